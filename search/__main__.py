@@ -1,0 +1,34 @@
+"""`python -m search [overrides]`: run the study that the Hydra config composes (see conf/)."""
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from search.cli import check_overrides
+from search.config import register_configs
+from search.errors import UserError
+
+register_configs()
+
+
+@hydra.main(config_path="pkg://search.conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    from search.study import run  # torch and optuna load here, after the config is known to be good
+
+    try:
+        run(cfg)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the running trial is recorded as failed; run the same command to resume "
+              f"study '{cfg.search.study_name}'", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    check_overrides(sys.argv[1:])
+    main()

@@ -1,0 +1,117 @@
+"""Structured configs: the schema that Hydra checks every composed config against.
+
+A wrong type or an unknown key fails at composition, before any data is loaded. Dataset schemas live
+beside their loaders (search/datasets/) and are registered here under `schema/dataset/<name>`, which
+each `conf/dataset/<name>.yaml` names in its defaults list.
+"""
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from search.datasets import DATASETS
+from search.errors import UserError
+
+
+class Cell(Enum):
+    lstm = "lstm"
+    gru = "gru"
+
+
+@dataclass
+class ModelConfig:
+    cell: Cell = Cell.lstm
+    hidden_size: int = 128
+    num_layers: int = 1
+    dropout: float = 0.0
+    embedding_dim: int = 128  # token inputs only
+    forget_bias: float = 1.0  # LSTM only: initial forget-gate bias
+
+
+@dataclass
+class TrainConfig:
+    max_epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip_grad_norm: float = 1.0  # 0 disables clipping
+    patience: int = 3  # epochs without a better validation score before stopping
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    threads: int = 0  # torch CPU threads; 0 keeps PyTorch's default (one per core)
+
+
+@dataclass
+class ParamSpec:
+    """One searched parameter. The Optuna parameter name is the last part of its config path."""
+
+    type: str = MISSING  # int | float | categorical
+    low: Optional[float] = None
+    high: Optional[float] = None
+    log: bool = False
+    step: Optional[float] = None
+    choices: Optional[List[Any]] = None
+    when: Dict[str, Any] = field(default_factory=dict)  # e.g. {model.cell: lstm}: only for those trials
+
+
+@dataclass
+class SearchConfig:
+    study_name: str = MISSING
+    n_trials: int = 20  # the study's total of finished (complete + pruned) trials, not a count per run
+    timeout: Optional[float] = None  # seconds for this run; None: no limit
+
+
+@dataclass
+class StorageConfig:
+    url: str = "sqlite:///cellsearch.db"
+    heartbeat_interval: int = 60  # seconds; a trial silent for grace_period is marked failed
+    grace_period: int = 180
+
+
+@dataclass
+class Config:
+    dataset: Any = MISSING
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    space: Dict[str, ParamSpec] = field(default_factory=dict)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    sampler: Any = MISSING  # {_target_: optuna.samplers.X, ...}
+    pruner: Any = MISSING  # {_target_: optuna.pruners.X, ...}
+    seed: int = 0
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="cellsearch_schema", node=Config)
+    for name, schema in DATASETS.items():
+        cs.store(group="schema/dataset", name=name, node=schema)
+
+
+# Ranges that types alone do not catch: (config path, test, what the value must be).
+_RULES = (
+    ("model.hidden_size", lambda v: v >= 1, "a whole number >= 1"),
+    ("model.num_layers", lambda v: v >= 1, "a whole number >= 1"),
+    ("model.dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("model.embedding_dim", lambda v: v >= 1, "a whole number >= 1"),
+    ("train.max_epochs", lambda v: v >= 1, "a whole number >= 1"),
+    ("train.batch_size", lambda v: v >= 1, "a whole number >= 1"),
+    ("train.lr", lambda v: v > 0, "a number > 0"),
+    ("train.weight_decay", lambda v: v >= 0, "a number >= 0"),
+    ("train.clip_grad_norm", lambda v: v >= 0, "a number >= 0 (0 disables clipping)"),
+    ("train.patience", lambda v: v >= 1, "a whole number >= 1"),
+    ("dataset.seq_len", lambda v: v >= 1, "a whole number >= 1"),
+    ("search.n_trials", lambda v: v >= 1, "a whole number >= 1 (the study's total of finished trials)"),
+    ("search.timeout", lambda v: v is None or v > 0, "a number of seconds > 0, or null for no limit"),
+    ("storage.heartbeat_interval", lambda v: v >= 1, "a whole number of seconds >= 1"),
+)
+
+
+def check_values(cfg: DictConfig) -> None:
+    """Raise a UserError naming the first config value outside its valid range."""
+    for path, valid, what in _RULES:
+        value = OmegaConf.select(cfg, path, default=None)
+        if value is not None and not valid(value):
+            raise UserError(f"{path}={value} is invalid: it must be {what}")

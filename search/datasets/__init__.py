@@ -1,0 +1,10 @@
+"""Dataset loaders. Each module holds a config dataclass (the schema of `conf/dataset/<name>.yaml`)
+whose `load()` returns a Task; this table names them for Hydra's config store."""
+
+from search.datasets.airline import AirlineConfig
+from search.datasets.rt_polarity import RtPolarityConfig
+
+DATASETS = {
+    "rt_polarity": RtPolarityConfig,
+    "airline": AirlineConfig,
+}

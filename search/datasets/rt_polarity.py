@@ -1,0 +1,128 @@
+"""Pang & Lee sentence polarity v1.0: 10,662 Rotten Tomatoes snippets, half positive, half negative.
+
+Sources, in order: `dataset.path` (a folder with the original `rt-polarity.pos` / `rt-polarity.neg`,
+Windows-1252); `$CELLSEARCH_DATA_DIR/rt-polarity/`; the Hugging Face hub (the same snippets as
+`cornell-movie-review-data/rotten_tomatoes`, with its own splits); and, when none of those can be had,
+a generated corpus (announced by a warning and recorded as the source) so that the study still runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlparse
+
+import numpy as np
+
+from search.datasets import generated_sentiment
+from search.datasets.text import stratified_split, text_classification
+from search.errors import UserError
+from search.tasks import TextClassification
+
+log = logging.getLogger(__name__)
+CLASSES = ["negative", "positive"]
+FILES = {"negative": "rt-polarity.neg", "positive": "rt-polarity.pos"}
+
+
+@dataclass
+class RtPolarityConfig:
+    name: str = "rt_polarity"
+    path: Optional[str] = None  # folder with rt-polarity.pos/.neg; default: $CELLSEARCH_DATA_DIR/rt-polarity
+    encoding: str = "cp1252"  # the original files are Windows-1252, not UTF-8
+    hub: Optional[str] = "cornell-movie-review-data/rotten_tomatoes"  # null: never ask the hub
+    generated_fallback: bool = True  # offline and no files: run on a generated corpus (with a warning)
+    generated_size: int = 10662
+    val_fraction: float = 0.1  # of each class, for the files (the hub has its own splits)
+    test_fraction: float = 0.1
+    split_seed: int = 0  # fixes the split; deliberately apart from `seed`, so trials always share it
+    min_freq: int = 2  # words seen fewer times in train map to <unk>
+    seq_len: int = 64  # truncation length in tokens; usually searched
+
+    def load(self) -> TextClassification:
+        folder = self._folder()
+        if folder is not None:
+            return self._from_files(folder)
+        if self.hub and _hub_reachable():
+            try:
+                return self._from_hub()
+            except (ConnectionError, OSError) as e:  # reachable but failing: fall through to the last resort
+                log.warning("rt_polarity: the hub answered but %s could not be loaded: %s", self.hub, e)
+        if not self.generated_fallback:
+            raise UserError("rt_polarity: no files and no hub; set dataset.path=FOLDER (with rt-polarity.pos/.neg) "
+                            "or CELLSEARCH_DATA_DIR, or allow dataset.generated_fallback=true")
+        log.warning("rt_polarity: no local files (dataset.path, $CELLSEARCH_DATA_DIR/rt-polarity) and the "
+                    "Hugging Face hub cannot be reached: running on a GENERATED corpus instead; its results say "
+                    "nothing about real reviews")
+        return self._generated()
+
+    def _folder(self) -> Path | None:
+        if self.path is not None:
+            folder = Path(self.path).expanduser()
+            missing = [f for f in FILES.values() if not (folder / f).is_file()]
+            if missing:
+                raise UserError(f"dataset.path={self.path}: {', '.join(missing)} not found there; point it at "
+                                "the folder of the sentence polarity v1.0 release")
+            return folder
+        data_dir = os.environ.get("CELLSEARCH_DATA_DIR")
+        if data_dir and all((Path(data_dir) / "rt-polarity" / f).is_file() for f in FILES.values()):
+            return Path(data_dir) / "rt-polarity"
+        return None
+
+    def _from_files(self, folder: Path) -> TextClassification:
+        texts, labels = [], []
+        for label, cls in enumerate(CLASSES):
+            path = folder / FILES[cls]
+            try:
+                lines = path.read_text(encoding=self.encoding).splitlines()
+            except UnicodeDecodeError as e:
+                line = path.read_bytes()[: e.start].count(b"\n") + 1
+                raise UserError(f"{path}: line {line} is not {self.encoding}; set dataset.encoding") from None
+            kept = [line for line in lines if line.strip()]
+            texts += kept
+            labels += [label] * len(kept)
+            if len(kept) < len(lines):
+                log.info("%s: skipped %d blank lines", path, len(lines) - len(kept))
+        splits = stratified_split(np.asarray(labels), self.val_fraction, self.test_fraction, self.split_seed)
+        source = {"source": f"files: {folder.resolve()}", "origin": "Pang & Lee sentence polarity v1.0",
+                  "split": f"stratified {1 - self.val_fraction - self.test_fraction:.0%}/{self.val_fraction:.0%}/"
+                           f"{self.test_fraction:.0%}, split_seed={self.split_seed}"}
+        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
+
+    def _from_hub(self) -> TextClassification:
+        import datasets  # imported here: slow to import, and only needed for this source
+
+        data = datasets.load_dataset(self.hub)
+        texts, labels, splits, start = [], [], {}, 0
+        for split, hub_split in (("train", "train"), ("val", "validation"), ("test", "test")):
+            part = data[hub_split]
+            texts += list(part["text"])
+            labels += list(part["label"])
+            splits[split] = np.arange(start, len(texts))
+            start = len(texts)
+        source = {"source": f"hub: {self.hub}", "origin": "Pang & Lee sentence polarity v1.0",
+                  "split": "the hub's train/validation/test"}
+        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
+
+    def _generated(self) -> TextClassification:
+        texts, labels, _ = generated_sentiment.generate(self.generated_size, self.split_seed)
+        splits = stratified_split(np.asarray(labels), self.val_fraction, self.test_fraction, self.split_seed)
+        source = {"source": "generated (offline fallback)",
+                  "origin": f"search.datasets.generated_sentiment, seed={self.split_seed}",
+                  "split": f"stratified, split_seed={self.split_seed}"}
+        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub answers at all; `datasets` itself retries for half a minute before giving up."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+        return True  # offline mode: `datasets` reads its cache without the network
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False

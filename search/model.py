@@ -1,0 +1,55 @@
+"""One sequence model for both cell types: torch.nn.LSTM or torch.nn.GRU (cuDNN kernels on a GPU),
+then a linear head read off the last real time step: class logits or a regression value."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search.tasks import Task
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class SequenceModel(nn.Module):
+    def __init__(self, cell: str, hidden_size: int, num_layers: int, dropout: float, n_outputs: int,
+                 vocab_size: int | None = None, embedding_dim: int | None = None, n_features: int | None = None,
+                 forget_bias: float = 1.0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size else None
+        input_size = embedding_dim if vocab_size else n_features
+        self.rnn = CELLS[cell](input_size, hidden_size, num_layers, batch_first=True,
+                               dropout=dropout if num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, n_outputs)
+        if cell == "lstm":
+            self._init_forget_gate(forget_bias)
+
+    def _init_forget_gate(self, value: float) -> None:
+        # PyTorch orders LSTM gates input, forget, cell, output; b_ih and b_hh are added, so set one of them.
+        hidden = self.rnn.hidden_size
+        for name, bias in self.rnn.named_parameters():
+            if name.startswith("bias_"):
+                with torch.no_grad():
+                    bias[hidden:2 * hidden] = value if name.startswith("bias_ih") else 0.0
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        if self.embedding is not None:
+            x = self.embedding(x)
+        output, _ = self.rnn(x)  # [B, T, H]; right padding never reaches earlier steps of a forward RNN
+        if lengths is None:
+            last = output[:, -1]
+        else:
+            last = output[torch.arange(len(output), device=output.device), lengths - 1]
+        return self.head(self.dropout(last))
+
+
+def build_model(model_cfg, task: Task) -> SequenceModel:
+    cell = getattr(model_cfg.cell, "value", model_cfg.cell)
+    return SequenceModel(cell, model_cfg.hidden_size, model_cfg.num_layers, model_cfg.dropout, task.n_outputs,
+                         vocab_size=task.vocab_size, embedding_dim=model_cfg.embedding_dim,
+                         n_features=task.n_features, forget_bias=model_cfg.forget_bias)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,47 @@
+"""Progress of a run: a bar over trials (on a terminal), the current trial's epoch in its postfix, and one
+line per finished trial that says what each number is."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from tqdm import tqdm
+
+from search.tasks import Metric
+
+
+class Progress:
+    def __init__(self, total: int, metric: Metric, max_epochs: int):
+        self.metric, self.max_epochs = metric, max_epochs
+        # disable=None: a bar only on a terminal; logs and CI get the per-trial lines alone
+        self.bar = tqdm(total=total, unit="trial", disable=None, dynamic_ncols=True)
+
+    def epoch(self, trial_number: int, epoch: int, value: float) -> None:
+        self.bar.set_postfix_str(f"trial {trial_number} epoch {epoch}/{self.max_epochs} "
+                                 f"val {self.metric.name} {value:.4g}")
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Optuna callback, after each trial."""
+        m = self.metric
+        cell = trial.params.get("cell", "?")
+        if trial.state == TrialState.COMPLETE:
+            what = (f"val {m.name} {trial.value:.4g} {m.unit} (best epoch {trial.user_attrs.get('best_epoch')} "
+                    f"of {trial.user_attrs.get('epochs')}, {trial.user_attrs.get('sec_per_epoch', 0):.2f} s/epoch)")
+        elif trial.state == TrialState.PRUNED:
+            reason = trial.user_attrs.get("fail_reason") or f"after epoch {trial.user_attrs.get('epochs')}"
+            last = trial.intermediate_values[max(trial.intermediate_values)] if trial.intermediate_values else None
+            what = f"pruned {reason}" + (f", val {m.name} {last:.4g} {m.unit}" if last is not None else "")
+        else:
+            what = trial.state.name.lower()
+        line = f"trial {trial.number} {cell}: {what}"
+        try:
+            best = study.best_trial
+            line += f"; best so far: trial {best.number} ({best.params.get('cell')}) {best.value:.4g}"
+        except ValueError:
+            pass
+        tqdm.write(line)
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,125 @@
+"""Run a study: check the config, open the storage, load the data once, create or resume the study, and
+optimise until it holds `search.n_trials` finished (complete or pruned) trials."""
+
+from __future__ import annotations
+
+import logging
+
+import optuna
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from optuna.trial import TrialState
+
+import search
+from search.config import check_values
+from search.errors import UserError
+from search.objective import make_objective, resolved
+from search.progress import Progress
+from search.space import check_space, describe, param_name
+from search.storage import mask, open_storage
+from search.summary import summary
+from search.tasks import Task
+from search.train import choose_device
+
+log = logging.getLogger(__name__)
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def build(kind: str, node: DictConfig):
+    """An Optuna sampler or pruner from its `_target_` config."""
+    try:
+        return instantiate(node)
+    except InstantiationException as e:
+        cause = e.__cause__ or e
+        raise UserError(f"{kind}: cannot build {node.get('_target_')}: {str(cause).splitlines()[0]}; "
+                        f"check conf/{kind}/ and the {kind}.* overrides") from None
+
+
+def load_task(cfg: DictConfig) -> Task:
+    task = OmegaConf.to_object(cfg.dataset).load()
+    longest = task.max_seq_len
+    spec = cfg.space.get("dataset.seq_len")
+    reach = spec.high if spec is not None and spec.type != "categorical" else (
+        max(spec.choices) if spec is not None else cfg.dataset.seq_len)
+    if longest is not None and reach > longest:
+        raise UserError(f"dataset.seq_len reaches {reach}, but {task.name} has only {longest} training steps "
+                        "to draw windows from; lower the sequence length or its range in the space")
+    return task
+
+
+def _check_same_study(study: optuna.Study, cfg: DictConfig, task: Task) -> None:
+    """A resumed study must be the same experiment: same space, dataset, source and metric."""
+    stored = study.user_attrs
+    name = study.study_name
+    if not stored:
+        return
+    fix = f"run with a new search.study_name (e.g. search.study_name={name}_2) or restore the old settings"
+    if stored.get("space") != describe(cfg):
+        raise UserError(f"study '{name}' already exists with a different search space; {fix}")
+    card = stored.get("dataset", {})
+    if card.get("name") != task.name or card.get("source") != task.card["source"]:
+        raise UserError(f"study '{name}' was run on {card.get('name')} from {card.get('source')}, this run loads "
+                        f"{task.name} from {task.card['source']}; {fix}")
+    if stored.get("metric", {}).get("name") != task.metric.name:
+        raise UserError(f"study '{name}' optimises {stored.get('metric')}, this run {task.metric.name}; {fix}")
+
+
+def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.Study:
+    name = cfg.search.study_name
+    try:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                    direction=task.metric.direction)
+    _check_same_study(study, cfg, task)
+    if not study.user_attrs:
+        for key, value in {
+            "metric": task.metric.as_dict(),
+            "dataset": {**task.card, "baseline": task.baseline},
+            "space": describe(cfg),
+            "config": resolved(cfg),
+            "cellsearch_version": search.__version__,
+        }.items():
+            study.set_user_attr(key, value)
+    if not study.trials and "model.cell" in cfg.space:
+        # the first two trials try each cell type once, so both are always represented
+        for cell in cfg.space["model.cell"].choices:
+            study.enqueue_trial({param_name("model.cell"): cell})
+    return study
+
+
+def run(cfg: DictConfig) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # search/progress.py reports each trial instead
+    check_values(cfg)
+    check_space(cfg)
+    sampler, pruner = build("sampler", cfg.sampler), build("pruner", cfg.pruner)
+    storage = open_storage(cfg.storage)
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
+    device = choose_device(cfg.train.device)
+    task = load_task(cfg)
+    log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
+             task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
+    study = open_study(cfg, task, storage, sampler, pruner)
+
+    budget = cfg.search.n_trials
+    done = sum(t.state in FINISHED for t in study.trials)
+    where = f"study '{study.study_name}' in {mask(cfg.storage.url)}"
+    if done >= budget:
+        log.info("%s already holds %d finished trials (search.n_trials=%d): nothing to run", where, done, budget)
+    else:
+        log.info("%s: %d of %d finished trials present, running %d on %s", where, done, budget, budget - done, device)
+        progress = Progress(budget - done, task.metric, cfg.train.max_epochs)
+        try:
+            study.optimize(
+                make_objective(cfg, task, device, progress.epoch),
+                n_trials=budget - done,
+                timeout=cfg.search.timeout,
+                callbacks=[progress, optuna.study.MaxTrialsCallback(budget, states=FINISHED)],
+            )
+        finally:
+            progress.close()
+    print(summary(study, task))
+    return study

@@ -1,0 +1,57 @@
+"""The table printed at the end of a run: per cell type, what ran and how the best trial did."""
+
+from __future__ import annotations
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from search.tasks import Task
+
+
+def per_cell(study: optuna.Study, task: Task) -> pd.DataFrame:
+    metric, unit = task.metric.name, task.metric.unit
+    maximize = task.metric.direction == "maximize"
+    rows = []
+    trials = [t for t in study.trials if "cell" in t.params]
+    for cell in sorted({t.params["cell"] for t in trials}):
+        mine = [t for t in trials if t.params["cell"] == cell]
+        complete = [t for t in mine if t.state == TrialState.COMPLETE]
+        row = {
+            "cell": cell,
+            "complete": len(complete),
+            "pruned": sum(t.state == TrialState.PRUNED for t in mine),
+            "failed": sum(t.state == TrialState.FAIL for t in mine),
+        }
+        if complete:
+            best = (max if maximize else min)(complete, key=lambda t: t.value)
+            row.update({
+                "best trial": best.number,
+                f"val {metric} ({unit})": best.value,
+                f"its test {metric} ({unit})": best.user_attrs.get(f"test_{metric}"),
+                "params": best.user_attrs.get("n_params"),
+                "s/epoch": best.user_attrs.get("sec_per_epoch"),
+            })
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
+
+
+def summary(study: optuna.Study, task: Task) -> str:
+    metric, unit = task.metric.name, task.metric.unit
+    better = "higher" if task.metric.direction == "maximize" else "lower"
+    lines = [f"\nstudy '{study.study_name}': {task.name} ({task.card['source']}); "
+             f"metric: {metric} in {unit}, {better} is better"]
+    table = per_cell(study, task)
+    if table.empty:
+        return "\n".join(lines + ["no trials yet"])
+    lines.append(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    lines.append(f"baseline, {task.baseline['name']}: val {metric} {task.baseline['val']:.4g}, "
+                 f"test {metric} {task.baseline['test']:.4g} ({unit})")
+    try:
+        best = study.best_trial
+    except ValueError:
+        return "\n".join(lines + ["no complete trial yet"])
+    params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+    lines.append(f"overall best: trial {best.number} ({best.params.get('cell')}): val {metric} {best.value:.4g}, "
+                 f"test {metric} {best.user_attrs.get(f'test_{metric}', float('nan')):.4g} ({unit}); {params}")
+    return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""Training with early stopping on the validation metric. Knows nothing of Optuna: after each epoch it
+calls `on_epoch(epoch, value)`, which may raise to stop the run (the objective raises TrialPruned there)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from search.tasks import Task
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class FitResult:
+    best_value: float  # validation metric at the best epoch
+    best_epoch: int
+    epochs: int  # epochs run (early stopping may end before max_epochs)
+    sec_per_epoch: float  # wall time of one epoch, training plus validation
+    history: list[float] = field(default_factory=list)  # validation metric after each epoch
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: torch.device,
+        generator: torch.Generator, on_epoch: Callable[[FitResult], None] = lambda progress: None) -> FitResult:
+    """Train `model` on the task's training split; leave it holding the weights of its best validation epoch.
+
+    `on_epoch` sees the result so far after every epoch (its `history[-1]` is the latest validation value)."""
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    maximize = task.metric.direction == "maximize"
+    result = FitResult(-math.inf if maximize else math.inf, 0, 0, 0.0)
+    best_state, seconds = None, 0.0
+    for epoch in range(1, train_cfg.max_epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):
+            batch = batch.to(device)
+            loss = task.loss(model(batch.x, batch.lengths), batch.y)
+            if not torch.isfinite(loss):
+                raise NonFiniteLoss(f"training loss became {loss.item()} in epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if train_cfg.clip_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.clip_grad_norm)
+            optimizer.step()
+        value = task.score(model, "val", seq_len, device)
+        if not math.isfinite(value):
+            raise NonFiniteLoss(f"validation {task.metric.name} became {value} in epoch {epoch}")
+        seconds += time.perf_counter() - start
+        result.history.append(value)
+        result.epochs, result.sec_per_epoch = epoch, seconds / epoch
+        if (value > result.best_value) if maximize else (value < result.best_value):
+            result.best_value, result.best_epoch = value, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        on_epoch(result)
+        if epoch - result.best_epoch >= train_cfg.patience:
+            break
+    model.load_state_dict(best_state)
+    return result

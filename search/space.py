@@ -74,9 +74,9 @@ def check_space(cfg: DictConfig) -> None:
             if spec.low is None or spec.high is None:
                 raise UserError(f"{where}: an {spec.type} range needs both 'low' and 'high'")
             if spec.low > spec.high:
-                raise UserError(f"{where}: low={spec.low} is above high={spec.high}; swap them")
+                raise UserError(f"{where}: low={spec.low:g} is above high={spec.high:g}; swap them")
             if spec.log and spec.low <= 0:
-                raise UserError(f"{where}: a log-scaled range needs low > 0, not {spec.low}")
+                raise UserError(f"{where}: a log-scaled range needs low > 0, not {spec.low:g}")
             if spec.type == "int" and (spec.low != int(spec.low) or spec.high != int(spec.high)):
                 raise UserError(f"{where}: an int range needs whole-number bounds, not {spec.low}..{spec.high}")
             extremes = [spec.low, spec.high]

@@ -83,10 +83,15 @@ def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.
             "cellsearch_version": search.__version__,
         }.items():
             study.set_user_attr(key, value)
-    if not study.trials and "model.cell" in cfg.space:
-        # the first two trials try each cell type once, so both are always represented
+    if "model.cell" in cfg.space:
+        # each cell type is tried first (and again after its only trial failed), so both are represented
+        name = param_name("model.cell")
+        alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        tried = {t.params.get(name, t.system_attrs.get("fixed_params", {}).get(name))
+                 for t in study.get_trials(deepcopy=False, states=alive)}
         for cell in cfg.space["model.cell"].choices:
-            study.enqueue_trial({param_name("model.cell"): cell})
+            if cell not in tried:
+                study.enqueue_trial({name: cell})
     return study
 
 

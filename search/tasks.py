@@ -153,7 +153,8 @@ class Forecasting(Task):
     def score(self, model, split, seq_len, device):
         model.eval()
         x, _ = self.windows(split, seq_len)
-        predicted = self.to_original(model(x.to(device), None).squeeze(-1).double().cpu().numpy())
         start, end = self.bounds[split]
         actual = self.original[max(start, seq_len):end]
-        return float(math.sqrt(np.mean((predicted - actual) ** 2)))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged model scores inf; train.py stops it
+            predicted = self.to_original(model(x.to(device), None).squeeze(-1).double().cpu().numpy())
+            return float(math.sqrt(np.mean((predicted - actual) ** 2)))

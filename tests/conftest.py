@@ -1,0 +1,46 @@
+"""Shared test helpers: the real data folder (CELLSEARCH_DATA_DIR) and running `python -m search` as a user
+would, in a fresh directory, so that the installed package and its bundled conf/ are what is tested."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def data_dir() -> Path | None:
+    value = os.environ.get("CELLSEARCH_DATA_DIR")
+    return Path(value).resolve() if value else None
+
+
+def require_data(relative: str) -> Path:
+    """The path of a real data file under CELLSEARCH_DATA_DIR; skip when absent, fail when CI requires it."""
+    root = data_dir()
+    path = root / relative if root else None
+    if path is None or not path.exists():
+        reason = f"real data {relative} not found (set CELLSEARCH_DATA_DIR to ../shared/data)"
+        if os.environ.get("CELLSEARCH_REQUIRE_DATA") == "1":
+            pytest.fail(reason + "; CELLSEARCH_REQUIRE_DATA=1 requires it")
+        pytest.skip(reason)
+    return path
+
+
+def offline_env(**extra: str) -> dict:
+    """The environment with no data folder and a hub address that refuses at once (no network)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CELLSEARCH_DATA_DIR", "HF_HUB_OFFLINE")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+    env.update(extra)
+    return env
+
+
+def run_search(cwd: Path, *overrides: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "search", *overrides], cwd=cwd, env=env or dict(os.environ),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def rt_polarity_dir() -> Path:
+    return require_data("rt-polarity")

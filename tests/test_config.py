@@ -1,0 +1,83 @@
+"""Config composition: the groups, the structured schema, the public override keys, one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from search.cli import composition_error
+from search.config import Cell, check_values, register_configs
+from search.errors import UserError
+
+register_configs()
+
+
+def make(*overrides):
+    with initialize_config_module("search.conf", version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def test_default_is_the_sentiment_study():
+    cfg = make()
+    assert cfg.search.study_name == "sentiment"
+    assert cfg.dataset.name == "rt_polarity"
+    assert cfg.space["model.cell"].choices == ["lstm", "gru"]
+    assert cfg.storage.url == "sqlite:///cellsearch.db"
+    assert cfg.sampler.seed == cfg.seed == 0
+
+
+def test_study_picks_dataset_space_and_budget_together():
+    cfg = make("study=airline")
+    assert (cfg.dataset.name, cfg.search.study_name) == ("airline", "airline")
+    assert cfg.space["dataset.seq_len"].type == "int"
+    assert cfg.train.batch_size == 16
+
+
+@pytest.mark.parametrize("override,key,value", [
+    ("search.n_trials=7", "search.n_trials", 7),
+    ("search.timeout=90", "search.timeout", 90),
+    ("search.study_name=mine", "search.study_name", "mine"),
+    ("train.max_epochs=3", "train.max_epochs", 3),
+    ("storage.url=sqlite:///other.db", "storage.url", "sqlite:///other.db"),
+    ("seed=5", "sampler.seed", 5),
+    ("dataset.path=/some/where", "dataset.path", "/some/where"),
+])
+def test_public_override_keys(override, key, value):
+    assert OmegaConf.select(make(override), key) == value
+
+
+def test_dataset_node_is_its_schema():
+    cfg = make("study=airline")
+    assert OmegaConf.to_object(cfg.dataset).__class__.__name__ == "AirlineConfig"
+    assert make().model.cell == Cell.lstm
+
+
+@pytest.mark.parametrize("override", ["model.cell=rnn", "train.max_epochs=many", "model.hiden_size=3",
+                                      "dataset.no_such_key=1", "study=nosuch"])
+def test_bad_overrides_fail_at_composition(override):
+    with pytest.raises(ConfigCompositionException):
+        make(override)
+    message = composition_error([override])
+    assert message and "\n" not in message
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ("search.n_trials=-1", "search.n_trials=-1"),
+    ("model.hidden_size=0", "model.hidden_size=0"),
+    ("model.dropout=1.0", "model.dropout=1.0"),
+    ("train.lr=0", "train.lr=0"),
+    ("dataset.seq_len=0", "dataset.seq_len=0"),
+])
+def test_out_of_range_values_are_named(override, fragment):
+    with pytest.raises(UserError, match=fragment.replace(".", r"\.")):
+        check_values(make(override))
+
+
+def test_help_lists_the_groups(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "search", "--help"], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout
+    for group in ("study:", "dataset:", "model:", "train:", "space:", "storage:", "sampler:", "pruner:"):
+        assert group in out

@@ -1,0 +1,79 @@
+"""The model (both cells, padding, forget-gate init) and the trainer (learning, best epoch, divergence)."""
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from search.config import TrainConfig
+from search.datasets.airline import AirlineConfig
+from search.datasets.rt_polarity import RtPolarityConfig
+from search.model import SequenceModel, count_parameters
+from search.train import NonFiniteLoss, fit
+
+CPU = torch.device("cpu")
+
+
+def train_cfg(**kw):
+    return OmegaConf.structured(TrainConfig(**kw))
+
+
+@pytest.mark.parametrize("cell,gates", [("lstm", 4), ("gru", 3)])
+def test_recurrent_parameter_count(cell, gates):
+    model = SequenceModel(cell, hidden_size=20, num_layers=1, dropout=0.0, n_outputs=1, n_features=3)
+    assert count_parameters(model.rnn) == gates * (3 * 20 + 20 * 20 + 2 * 20)
+    assert isinstance(model.rnn, torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)
+
+
+def test_lstm_forget_gate_bias_is_initialised():
+    model = SequenceModel("lstm", 8, 2, 0.0, 2, vocab_size=10, embedding_dim=4, forget_bias=1.5)
+    for layer in range(2):
+        b_ih, b_hh = getattr(model.rnn, f"bias_ih_l{layer}"), getattr(model.rnn, f"bias_hh_l{layer}")
+        assert torch.all(b_ih[8:16] == 1.5) and torch.all(b_hh[8:16] == 0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_right_padding_does_not_change_the_output(cell):
+    torch.manual_seed(0)
+    model = SequenceModel(cell, 16, 2, 0.0, 3, vocab_size=50, embedding_dim=8).eval()
+    short, long = torch.randint(2, 50, (4,)), torch.randint(2, 50, (9,))
+    padded = torch.zeros(2, 9, dtype=torch.long)
+    padded[0, :4], padded[1] = short, long
+    together = model(padded, torch.tensor([4, 9]))
+    alone = torch.cat([model(short[None], torch.tensor([4])), model(long[None], torch.tensor([9]))])
+    assert torch.allclose(together, alone, atol=1e-6)
+
+
+def test_fit_learns_and_keeps_the_best_epoch(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("CELLSEARCH_DATA_DIR", raising=False)
+    task = RtPolarityConfig(generated_size=2000).load()
+    torch.manual_seed(0)
+    model = SequenceModel("gru", 32, 1, 0.0, 2, vocab_size=task.vocab_size, embedding_dim=32)
+    seen = []
+    result = fit(model, task, 64, train_cfg(max_epochs=5, lr=3e-3, patience=5), CPU,
+                 torch.Generator().manual_seed(0), on_epoch=lambda p: seen.append(p.history[-1]))
+    assert seen == result.history and result.epochs == len(seen)
+    assert result.best_value == max(seen) > task.baseline["val"] + 5
+    assert task.score(model, "val", 64, CPU) == result.best_value, "the best epoch's weights are kept"
+
+
+def test_early_stopping_and_divergence():
+    task = AirlineConfig().load()
+    model = SequenceModel("lstm", 8, 1, 0.0, 1, n_features=1)
+    result = fit(model, task, 12, train_cfg(max_epochs=200, lr=1e-2, patience=3, batch_size=16), CPU,
+                 torch.Generator().manual_seed(0))
+    assert result.epochs < 200 and result.epochs - result.best_epoch == 3
+    with pytest.raises(NonFiniteLoss, match="became"):
+        fit(SequenceModel("lstm", 8, 1, 0.0, 1, n_features=1), task, 12,
+            train_cfg(max_epochs=5, lr=1e6, clip_grad_norm=0), CPU, torch.Generator().manual_seed(0))
+
+
+def test_same_seed_same_numbers():
+    task = AirlineConfig().load()
+
+    def once():
+        torch.manual_seed(3)
+        model = SequenceModel("gru", 8, 1, 0.1, 1, n_features=1)
+        return fit(model, task, 12, train_cfg(max_epochs=4), CPU, torch.Generator().manual_seed(3)).history
+
+    assert once() == once()

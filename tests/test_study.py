@@ -1,0 +1,178 @@
+"""`python -m search` end to end, as a user runs it: real files, resume, offline, dashboard, errors."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from conftest import offline_env, require_data, run_search
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+TRIAL_ATTRS = {"cell", "n_params", "sec_per_epoch", "epochs", "best_epoch", "val_accuracy", "seed", "device",
+               "dataset", "data_source", "cellsearch_version", "config"}
+
+
+def load(path, name):
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{path}")
+
+
+def finished(study):
+    return [t for t in study.trials if t.state in FINISHED]
+
+
+def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2")
+    assert run.returncode == 0, run.stderr
+    study = load(tmp_path / "cellsearch.db", "sentiment")
+    trials = finished(study)
+    assert len(trials) == 6
+    assert {t.params["cell"] for t in trials} == {"lstm", "gru"}
+    assert [t.params["cell"] for t in study.trials[:2]] == ["lstm", "gru"], "each cell tried first"
+    for t in trials:
+        assert TRIAL_ATTRS <= set(t.user_attrs), TRIAL_ATTRS - set(t.user_attrs)
+        assert t.user_attrs["data_source"] == f"files: {rt_polarity_dir}"
+        assert t.user_attrs["cell"] == t.params["cell"] and t.user_attrs["epochs"] <= 2
+        if t.state == TrialState.COMPLETE:
+            assert 40 <= t.user_attrs["test_accuracy"] <= 100
+            assert t.value == t.user_attrs["val_accuracy"]
+    attrs = study.user_attrs
+    assert attrs["metric"] == {"name": "accuracy", "direction": "maximize", "unit": "%"}
+    assert attrs["dataset"]["size"] == 10662 and attrs["dataset"]["baseline"]["test"] == pytest.approx(50.0)
+    assert attrs["config"]["search"]["n_trials"] == 6 and attrs["config"]["model"]["cell"] in ("lstm", "gru")
+    assert "lstm" in run.stdout and "gru" in run.stdout and "overall best" in run.stdout
+
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=12", "train.max_epochs=2")
+    assert run.returncode == 0, run.stderr
+    assert "6 of 12 finished trials present, running 6" in run.stderr
+    study = load(tmp_path / "cellsearch.db", "sentiment")
+    assert len(finished(study)) == 12 and len(study.trials) == 12
+    assert sorted(t.number for t in study.trials) == list(range(12))
+
+    again = run_search(tmp_path, "study=sentiment", "search.n_trials=12", "train.max_epochs=2")
+    assert again.returncode == 0 and "nothing to run" in again.stderr
+    assert len(load(tmp_path / "cellsearch.db", "sentiment").trials) == 12
+
+
+def test_offline_without_data_runs_on_the_generated_corpus(tmp_path):
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2", env=offline_env())
+    assert run.returncode == 0, run.stderr
+    assert "GENERATED corpus" in run.stderr
+    study = load(tmp_path / "cellsearch.db", "sentiment")
+    assert len(finished(study)) == 6
+    assert study.user_attrs["dataset"]["source"] == "generated (offline fallback)"
+    assert {t.user_attrs["data_source"] for t in study.trials} == {"generated (offline fallback)"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_optuna_dashboard_serves_the_storage(tmp_path):
+    assert run_search(tmp_path, "study=airline", "search.n_trials=2", "train.max_epochs=3").returncode == 0
+    port = free_port()
+    command = str(Path(sys.executable).with_name("optuna-dashboard"))  # the console script pip installed
+    dashboard = subprocess.Popen([command, "sqlite:///cellsearch.db",
+                                  "--host", "127.0.0.1", "--port", str(port)], cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, body = time.time() + 60, None
+        while time.time() < deadline and body is None:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5).read()
+            except OSError:
+                time.sleep(0.5)
+        assert body is not None, "optuna-dashboard did not answer within 60 s"
+        studies = json.loads(body)["study_summaries"]
+        assert [s["study_name"] for s in studies] == ["airline"]
+    finally:
+        dashboard.terminate()
+        dashboard.wait(10)
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ("model.cell=rnn", "model.cell=rnn"),
+    ("search.n_trials=-1", "search.n_trials=-1"),
+    ("storage.url=nosuch://x", "storage.url=nosuch://x"),
+    ("storage.url=postgresql://me:secret@127.0.0.1:1/none", "cannot be opened"),
+    ("dataset.path=/no/such/folder", "dataset.path=/no/such/folder"),
+])
+def test_errors_are_one_line_and_leave_the_storage_alone(tmp_path, override, fragment):
+    assert run_search(tmp_path, "study=airline", "search.n_trials=1", "train.max_epochs=2").returncode == 0
+    before = (tmp_path / "cellsearch.db").read_bytes()
+    run = run_search(tmp_path, override)
+    assert run.returncode != 0
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], run.stderr
+    assert "secret" not in run.stderr + run.stdout
+    assert (tmp_path / "cellsearch.db").read_bytes() == before
+
+
+def test_resume_refuses_a_different_experiment(tmp_path):
+    env = offline_env()  # no data folder: the bundled figures
+    assert run_search(tmp_path, "study=airline", "search.n_trials=2", "train.max_epochs=2", env=env).returncode == 0
+    run = run_search(tmp_path, "study=airline", "space=sentiment", "search.n_trials=3", env=env)
+    assert run.returncode == 2 and "different search space" in run.stderr and "search.study_name" in run.stderr
+    csv = require_data("airline_passengers/airline-passengers.csv")
+    run = run_search(tmp_path, "study=airline", f"dataset.path={csv}", "search.n_trials=3", env=env)
+    assert run.returncode == 2 and "was run on airline from bundled" in run.stderr
+    assert len(load(tmp_path / "cellsearch.db", "airline").trials) == 2
+
+
+def test_same_seed_same_study(tmp_path):
+    values = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        assert run_search(tmp_path / folder, "study=airline", "search.n_trials=3", "train.max_epochs=4",
+                          "seed=7").returncode == 0
+        values.append([(t.params, t.value) for t in load(tmp_path / folder / "cellsearch.db", "airline").trials])
+    assert values[0] == values[1]
+    assert values[0][0][0]["cell"] == "lstm" and all(v is not None for _, v in values[0])
+
+
+def test_timeout_and_journal_storage(tmp_path):
+    start = time.time()
+    run = run_search(tmp_path, "study=airline", "search.n_trials=100000", "search.timeout=4",
+                     "storage.url=airline.log")
+    assert run.returncode == 0, run.stderr
+    assert time.time() - start < 60
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "airline.log")))
+    n = len(optuna.load_study(study_name="airline", storage=storage).trials)
+    assert 1 <= n < 100000
+
+
+def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
+    slow = ("study=airline", "search.n_trials=2", "train.max_epochs=100000", "train.patience=100000",
+            "pruner=none")
+    proc = subprocess.Popen([sys.executable, "-m", "search", *slow], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        study = None
+        try:
+            study = load(tmp_path / "cellsearch.db", "airline")
+        except (KeyError, Exception):
+            pass
+        if study is not None and study.trials and study.trials[0].intermediate_values:
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command to resume" in err
+    study = load(tmp_path / "cellsearch.db", "airline")
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]  # lstm failed, gru queued
+    run = run_search(tmp_path, "study=airline", "search.n_trials=2", "train.max_epochs=3")
+    assert run.returncode == 0, run.stderr
+    done = finished(load(tmp_path / "cellsearch.db", "airline"))
+    assert len(done) == 2 and {t.params["cell"] for t in done} == {"lstm", "gru"}, "the failed cell is queued again"

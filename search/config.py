@@ -65,9 +65,11 @@ class SearchConfig:
 
 @dataclass
 class StorageConfig:
-    url: str = "sqlite:///cellsearch.db"
-    heartbeat_interval: int = 60  # seconds; a trial silent for grace_period is marked failed
+    url: Optional[str] = None  # None: sqlite:///cellsearch.db for one worker, the journal file cellsearch.log for several
+    heartbeat_interval: int = 60  # seconds (RDB storages); a trial silent for grace_period is marked failed
     grace_period: int = 180
+    pool_size: int = 2  # connections per worker process (server storages): its trials and its heartbeat
+    max_overflow: int = 2
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Config:
     sampler: Any = MISSING  # {_target_: optuna.samplers.X, ...}
     pruner: Any = MISSING  # {_target_: optuna.pruners.X, ...}
     seed: int = 0
+    workers: int = 1  # processes on this machine sharing the study
 
 
 def register_configs() -> None:
@@ -106,6 +109,7 @@ _RULES = (
     ("search.n_trials", lambda v: v >= 1, "a whole number >= 1 (the study's total of finished trials)"),
     ("search.timeout", lambda v: v is None or v > 0, "a number of seconds > 0, or null for no limit"),
     ("storage.heartbeat_interval", lambda v: v >= 1, "a whole number of seconds >= 1"),
+    ("workers", lambda v: v >= 1, "a whole number >= 1 (processes on this machine)"),
 )
 
 

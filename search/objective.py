@@ -18,6 +18,7 @@ from search.space import suggest
 from search.storage import mask
 from search.tasks import Task
 from search.train import FitResult, NonFiniteLoss, fit
+from search.workers import worker_id
 
 
 def resolved(cfg: DictConfig) -> dict:
@@ -46,6 +47,7 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
             "dataset": task.name,
             "data_source": task.card["source"],
             "cellsearch_version": search.__version__,
+            "worker": worker_id(),
             "config": resolved(trial_cfg),
         }.items():
             trial.set_user_attr(key, value)
@@ -70,6 +72,9 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         except NonFiniteLoss as e:
             trial.set_user_attr("fail_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C / SIGINT)")
+            raise
         record(result)
         trial.set_user_attr(f"test_{metric}", task.score(model, "test", seq_len, device))
         return result.best_value

@@ -11,10 +11,10 @@ from search.tasks import Metric
 
 
 class Progress:
-    def __init__(self, total: int, metric: Metric, max_epochs: int):
-        self.metric, self.max_epochs = metric, max_epochs
-        # disable=None: a bar only on a terminal; logs and CI get the per-trial lines alone
-        self.bar = tqdm(total=total, unit="trial", disable=None, dynamic_ncols=True)
+    def __init__(self, total: int, metric: Metric, max_epochs: int, bar: bool = True, prefix: str = ""):
+        self.metric, self.max_epochs, self.prefix = metric, max_epochs, prefix
+        # disable=None: a bar only on a terminal; logs, CI and worker processes get the per-trial lines alone
+        self.bar = tqdm(total=total, unit="trial", disable=None if bar else True, dynamic_ncols=True)
 
     def epoch(self, trial_number: int, epoch: int, value: float) -> None:
         self.bar.set_postfix_str(f"trial {trial_number} epoch {epoch}/{self.max_epochs} "
@@ -33,7 +33,7 @@ class Progress:
             what = f"pruned {reason}" + (f", val {m.name} {last:.4g} {m.unit}" if last is not None else "")
         else:
             what = trial.state.name.lower()
-        line = f"trial {trial.number} {cell}: {what}"
+        line = f"{self.prefix}trial {trial.number} {cell}: {what}"
         try:
             best = study.best_trial
             line += f"; best so far: trial {best.number} ({best.params.get('cell')}) {best.value:.4g}"

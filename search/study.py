@@ -3,7 +3,9 @@ optimise until it holds `search.n_trials` finished (complete or pruned) trials."
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 
 import optuna
 import torch
@@ -18,10 +20,11 @@ from search.errors import UserError
 from search.objective import make_objective, resolved
 from search.progress import Progress
 from search.space import check_space, describe, param_name
-from search.storage import mask, open_storage
+from search.storage import mask, open_storage, resolve_url
 from search.summary import summary
 from search.tasks import Task
 from search.train import choose_device
+from search.workers import Gate, run_trials, run_workers
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -100,10 +103,8 @@ def run(cfg: DictConfig) -> optuna.Study:
     check_values(cfg)
     check_space(cfg)
     sampler, pruner = build("sampler", cfg.sampler), build("pruner", cfg.pruner)
-    storage = open_storage(cfg.storage)
-    if cfg.train.threads > 0:
-        torch.set_num_threads(cfg.train.threads)
-    device = choose_device(cfg.train.device)
+    cfg.storage.url = resolve_url(cfg.storage, cfg.workers)
+    storage = open_storage(cfg.storage, cfg.workers)
     task = load_task(cfg)
     log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
              task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
@@ -114,17 +115,41 @@ def run(cfg: DictConfig) -> optuna.Study:
     where = f"study '{study.study_name}' in {mask(cfg.storage.url)}"
     if done >= budget:
         log.info("%s already holds %d finished trials (search.n_trials=%d): nothing to run", where, done, budget)
+    elif cfg.workers == 1:
+        log.info("%s: %d of %d finished trials present, running %d on %s", where, done, budget, budget - done,
+                 choose_device(cfg.train.device))
+        if cfg.train.threads > 0:
+            torch.set_num_threads(cfg.train.threads)
+        work(cfg, task, study, Gate(None), bar=True)
     else:
-        log.info("%s: %d of %d finished trials present, running %d on %s", where, done, budget, budget - done, device)
-        progress = Progress(budget - done, task.metric, cfg.train.max_epochs)
-        try:
-            study.optimize(
-                make_objective(cfg, task, device, progress.epoch),
-                n_trials=budget - done,
-                timeout=cfg.search.timeout,
-                callbacks=[progress, optuna.study.MaxTrialsCallback(budget, states=FINISHED)],
-            )
-        finally:
-            progress.close()
+        threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // cfg.workers)
+        log.info("%s: %d of %d finished trials present, running %d with %d worker processes of %d torch "
+                 "thread(s) each", where, done, budget, budget - done, cfg.workers, threads)
+        codes = run_workers(cfg.workers, threads, study, functools.partial(work_in_process, cfg, task))
+        if any(code not in (0, None) for code in codes):
+            log.warning("worker exit codes: %s", codes)
     print(summary(study, task))
     return study
+
+
+def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool, prefix: str = "") -> None:
+    """One worker's share: run trials until the study holds search.n_trials finished ones."""
+    budget = cfg.search.n_trials
+    progress = Progress(budget - sum(t.state in FINISHED for t in study.trials), task.metric,
+                        cfg.train.max_epochs, bar=bar, prefix=prefix)
+    try:
+        run_trials(study, make_objective(cfg, task, choose_device(cfg.train.device), progress.epoch), budget,
+                   cfg.search.timeout, [progress], gate)
+    finally:
+        progress.close()
+
+
+def work_in_process(cfg: DictConfig, task: Task, index: int, gate: Gate) -> None:
+    """A worker process: its own storage connection, and a sampler seeded apart from the other workers'."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler_cfg = cfg.sampler.copy()
+    if "seed" in sampler_cfg:
+        sampler_cfg.seed = cfg.seed + 1000 * index
+    study = optuna.load_study(study_name=cfg.search.study_name, storage=open_storage(cfg.storage, cfg.workers),
+                              sampler=build("sampler", sampler_cfg), pruner=build("pruner", cfg.pruner))
+    work(cfg, task, study, gate, bar=False, prefix=f"[worker {index}] ")

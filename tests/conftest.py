@@ -44,3 +44,39 @@ def run_search(cwd: Path, *overrides: str, env: dict | None = None, timeout: flo
 @pytest.fixture
 def rt_polarity_dir() -> Path:
     return require_data("rt-polarity")
+
+
+def _service_or_skip(name: str, check) -> None:
+    try:
+        check()
+    except Exception as e:  # noqa: BLE001 - any failure to connect means the service is not there
+        reason = f"{name} is not reachable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        if os.environ.get("CELLSEARCH_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason + "; CELLSEARCH_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the local PostgreSQL server (127.0.0.1:5432, trust auth), dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    admin = os.environ.get("CELLSEARCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+    _service_or_skip("PostgreSQL at 127.0.0.1:5432", lambda: psycopg.connect(admin, connect_timeout=5).close())
+    name = f"cellsearch_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield admin.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    url = os.environ.get("CELLSEARCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    _service_or_skip("Redis at 127.0.0.1:6379", lambda: redis.Redis.from_url(url, socket_timeout=5).ping())
+    yield url

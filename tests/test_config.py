@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from search.cli import composition_error
 from search.config import Cell, check_values, register_configs
 from search.errors import UserError
+from search.storage import resolve_url
 
 register_configs()
 
@@ -25,7 +26,8 @@ def test_default_is_the_sentiment_study():
     assert cfg.search.study_name == "sentiment"
     assert cfg.dataset.name == "rt_polarity"
     assert cfg.space["model.cell"].choices == ["lstm", "gru"]
-    assert cfg.storage.url == "sqlite:///cellsearch.db"
+    assert resolve_url(cfg.storage, workers=1) == "sqlite:///cellsearch.db"
+    assert resolve_url(cfg.storage, workers=2) == "cellsearch.log"
     assert cfg.sampler.seed == cfg.seed == 0
 
 

@@ -1,0 +1,138 @@
+"""Running trials to a study-wide budget, in one process or in several that share the study.
+
+`run_trials` is each worker's loop: it admits a new trial only while the study holds fewer than
+`search.n_trials` finished trials once those already running are counted, so that N workers (and N
+machines) stop at the budget instead of each running their own count. On one machine the admission is
+serialised by a file lock (released by the kernel if its holder dies), which makes the count exact;
+across machines the check is made against the shared storage just before each trial.
+
+`run_workers` starts `workers=N` processes on this machine and watches them: a worker that dies in the
+middle of a trial (SIGKILL, out of memory) has that trial marked failed and retried once with the same
+parameters, for every storage. Across machines, RDB heartbeats do the same after `storage.grace_period`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import optuna
+import torch
+import torch.multiprocessing as mp
+from optuna.trial import TrialState
+
+log = logging.getLogger(__name__)
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def worker_id(pid: int | None = None) -> str:
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
+
+
+class Gate:
+    """An exclusive file lock, held from the budget check until the new trial exists in storage."""
+
+    def __init__(self, path: str | None):
+        self.path, self.handle = path, None
+
+    def acquire(self) -> None:
+        if self.path is not None:
+            self.handle = open(self.path, "a")
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def _counts(study: optuna.Study) -> tuple[int, int]:
+    trials = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
+    finished = sum(t.state in FINISHED for t in trials)
+    return finished, len(trials) - finished
+
+
+def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: float | None,
+               callbacks: list, gate: Gate, poll: float = 1.0) -> None:
+    """Run trials until the study holds `budget` finished trials, or `timeout` seconds have passed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def admitted(trial: optuna.Trial) -> float:
+        gate.release()  # the trial now exists (RUNNING): other workers count it
+        return objective(trial)
+
+    while deadline is None or time.monotonic() < deadline:
+        gate.acquire()
+        try:
+            if isinstance(study._storage, optuna.storages.RDBStorage):
+                optuna.storages.fail_stale_trials(study)  # heartbeats: a dead machine's trials fail and retry
+            finished, running = _counts(study)
+            if finished >= budget:
+                return
+            if finished + running >= budget:  # the rest of the budget is running elsewhere: wait for it
+                gate.release()
+                time.sleep(poll)
+                continue
+            study.optimize(admitted, n_trials=1, callbacks=callbacks)
+        finally:
+            gate.release()
+
+
+def reap(study: optuna.Study, pid: int, how: str) -> None:
+    """Mark the RUNNING trials of a dead local worker failed, and queue each again once."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get("worker") != worker_id(pid):
+            continue
+        storage = study._storage
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", f"worker {worker_id(pid)} {how}")
+        storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        if "retry_of" not in trial.user_attrs:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            log.warning("trial %d: worker %s %s; marked failed and queued again", trial.number, worker_id(pid), how)
+        else:
+            log.warning("trial %d: worker %s %s; marked failed (already a retry: not queued again)",
+                        trial.number, worker_id(pid), how)
+
+
+def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, Gate], None]) -> None:
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.INFO, format=f"[worker {index}] %(message)s", force=True)
+    try:
+        work(index, Gate(gate_path))
+    except KeyboardInterrupt:
+        raise SystemExit(130)
+
+
+def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, Gate], None]) -> list[int]:
+    """Start `n` worker processes that each call `work(index, gate)`; return their exit codes.
+
+    `work` must be picklable (a module-level function or a functools.partial of one)."""
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="cellsearch-") as folder:
+        gate_path = str(Path(folder) / "admission.lock")
+        procs = [ctx.Process(target=_worker_main, args=(i, threads, gate_path, work), name=f"worker {i}")
+                 for i in range(n)]
+        for p in procs:
+            p.start()
+        reaped: set[int] = set()
+        try:
+            while any(p.exitcode is None for p in procs):
+                for p in procs:
+                    p.join(timeout=0.2)
+                    if p.exitcode is not None and p.exitcode < 0 and p.pid not in reaped:
+                        reaped.add(p.pid)
+                        reap(study, p.pid, f"was killed by signal {-p.exitcode}")
+        except KeyboardInterrupt:
+            with contextlib.suppress(KeyboardInterrupt):
+                for p in procs:  # the workers got the same Ctrl-C: let them record their trials
+                    p.join(timeout=30)
+            raise
+    return [p.exitcode for p in procs]

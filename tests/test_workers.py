@@ -1,0 +1,111 @@
+"""Several workers on one study: a study-wide budget, safe storages, and no trial lost to a dead worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
+from optuna.trial import TrialState
+
+from conftest import run_search
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
+
+
+def check_exact(study, budget):
+    trials = study.get_trials(deepcopy=False)
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers)), "no trial number twice"
+    assert sum(t.state in FINISHED for t in trials) == budget
+    assert not [t.number for t in trials if t.state == TrialState.RUNNING], "none left RUNNING"
+    return trials
+
+
+def test_sqlite_is_refused_for_several_workers(tmp_path):
+    run = run_search(tmp_path, *CHEAP, "workers=2", "storage.url=sqlite:///mine.db")
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SQLite is not safe for workers=2" in lines[0] and "storage=journal" in lines[0]
+    assert not (tmp_path / "mine.db").exists()
+
+
+def test_two_workers_default_to_a_journal_file(tmp_path):
+    run = run_search(tmp_path, *CHEAP, "workers=2", "search.n_trials=8")
+    assert run.returncode == 0, run.stderr
+    assert "2 worker processes of 1 torch thread(s) each" in run.stderr
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "cellsearch.log")))
+    trials = check_exact(optuna.load_study(study_name="airline", storage=storage), 8)
+    assert len({t.user_attrs["worker"] for t in trials if t.state in FINISHED}) == 2, "both workers ran trials"
+
+
+def test_four_workers_on_postgres_stop_at_exactly_the_budget(tmp_path, postgres_url):
+    run = run_search(tmp_path, *CHEAP, "workers=4", "storage=postgres", f"storage.url={postgres_url}",
+                     "search.n_trials=40")
+    assert run.returncode == 0, run.stderr
+    trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 40)
+    assert len({t.user_attrs["worker"] for t in trials if t.state in FINISHED}) == 4
+
+
+def test_redis_journal_storage(tmp_path, redis_url):
+    name = f"airline_{uuid.uuid4().hex[:8]}"
+    run = run_search(tmp_path, *CHEAP, "workers=2", "storage=redis", f"storage.url={redis_url}",
+                     f"search.study_name={name}", "search.n_trials=6")
+    assert run.returncode == 0, run.stderr
+    check_exact(optuna.load_study(study_name=name, storage=JournalStorage(JournalRedisBackend(redis_url))), 6)
+
+
+def wait_for_running_trial(storage, name, timeout=120):
+    """A trial that is RUNNING and past its first epoch, with the pid of its worker."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            time.sleep(0.5)
+            continue
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if len(t.intermediate_values) >= 2 and "worker" in t.user_attrs and "retry_of" not in t.user_attrs:
+                return t.number, int(t.user_attrs["worker"].rsplit(":", 1)[1])
+        time.sleep(0.2)
+    raise AssertionError("no trial got past its second epoch in time")
+
+
+SLOW = ("study=airline", "train.max_epochs=40", "train.patience=40", "pruner=none", "model.num_layers=1")
+
+
+def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):
+    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=3", "storage=postgres",
+                             f"storage.url={postgres_url}", "search.n_trials=9"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    number, pid = wait_for_running_trial(postgres_url, "airline")
+    os.kill(pid, signal.SIGKILL)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert f"trial {number}: worker" in err and "killed by signal 9" in err
+    trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 9)
+    killed = trials[number]
+    assert killed.state == TrialState.FAIL and "killed by signal 9" in killed.user_attrs["fail_reason"]
+    retries = [t for t in trials if t.user_attrs.get("retry_of") == number]
+    assert len(retries) == 1 and retries[0].params == killed.params and retries[0].state in FINISHED
+    assert sum(t.state == TrialState.FAIL for t in trials) == 1, "nothing else lost"
+
+
+def test_ctrl_c_on_one_worker_ends_its_trial_and_the_others_go_on(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=2", "search.n_trials=4"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "cellsearch.log")))
+    number, pid = wait_for_running_trial(storage, "airline")
+    os.kill(pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    trials = check_exact(optuna.load_study(study_name="airline", storage=storage), 4)
+    assert trials[number].state == TrialState.FAIL
+    assert "interrupted" in trials[number].user_attrs["fail_reason"]
+    survivors = {t.user_attrs["worker"] for t in trials if t.state in FINISHED and t.number > number}
+    assert survivors and f":{pid}" not in "".join(survivors), "the other worker finished the budget"

@@ -24,7 +24,7 @@ from search.storage import mask, open_storage, resolve_url
 from search.summary import summary
 from search.tasks import Task
 from search.train import choose_device
-from search.workers import Gate, run_trials, run_workers
+from search.workers import Gate, gate_for, run_trials, run_workers
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -120,7 +120,7 @@ def run(cfg: DictConfig) -> optuna.Study:
                  choose_device(cfg.train.device))
         if cfg.train.threads > 0:
             torch.set_num_threads(cfg.train.threads)
-        work(cfg, task, study, Gate(None), bar=True)
+        work(cfg, task, study, gate_for(study, None), bar=True)
     else:
         threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // cfg.workers)
         log.info("%s: %d of %d finished trials present, running %d with %d worker processes of %d torch "
@@ -152,4 +152,4 @@ def work_in_process(cfg: DictConfig, task: Task, index: int, gate: Gate) -> None
         sampler_cfg.seed = cfg.seed + 1000 * index
     study = optuna.load_study(study_name=cfg.search.study_name, storage=open_storage(cfg.storage, cfg.workers),
                               sampler=build("sampler", sampler_cfg), pruner=build("pruner", cfg.pruner))
-    work(cfg, task, study, gate, bar=False, prefix=f"[worker {index}] ")
+    work(cfg, task, study, gate_for(study, gate.path), bar=False, prefix=f"[worker {index}] ")

@@ -3,8 +3,9 @@
 `run_trials` is each worker's loop: it admits a new trial only while the study holds fewer than
 `search.n_trials` finished trials once those already running are counted, so that N workers (and N
 machines) stop at the budget instead of each running their own count. On one machine the admission is
-serialised by a file lock (released by the kernel if its holder dies), which makes the count exact;
-across machines the check is made against the shared storage just before each trial.
+serialised by a file lock (released by the kernel if its holder dies); on PostgreSQL by an advisory lock
+that every machine shares. Either makes the count exact. (With Redis across machines the check is made
+against the shared storage just before each trial, and two machines may overshoot by a trial.)
 
 `run_workers` starts `workers=N` processes on this machine and watches them: a worker that dies in the
 middle of a trial (SIGKILL, out of memory) has that trial marked failed and retried once with the same
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import socket
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 import optuna
+import sqlalchemy
 import torch
 import torch.multiprocessing as mp
 from optuna.trial import TrialState
@@ -52,6 +55,34 @@ class Gate:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
             self.handle = None
+
+
+class PostgresGate(Gate):
+    """Admission across machines: a PostgreSQL advisory lock on the study's name, taken on a connection of
+    the storage's own pool. The server drops it if its holder's connection dies."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage, study_name: str):
+        super().__init__(None)
+        self.engine, self.connection = storage.engine, None
+        self.key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+
+    def acquire(self) -> None:
+        self.connection = self.engine.connect()
+        self.connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+
+    def release(self) -> None:
+        if self.connection is not None:
+            self.connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self.connection.close()
+            self.connection = None
+
+
+def gate_for(study: optuna.Study, local_lock: str | None) -> Gate:
+    """The strongest admission lock the storage offers: PostgreSQL's across machines, else a local file lock."""
+    storage = study._storage
+    if isinstance(storage, optuna.storages.RDBStorage) and storage.engine.dialect.name == "postgresql":
+        return PostgresGate(storage, study.study_name)
+    return Gate(local_lock)
 
 
 def _counts(study: optuna.Study) -> tuple[int, int]:

@@ -109,3 +109,19 @@ def test_ctrl_c_on_one_worker_ends_its_trial_and_the_others_go_on(tmp_path):
     assert "interrupted" in trials[number].user_attrs["fail_reason"]
     survivors = {t.user_attrs["worker"] for t in trials if t.state in FINISHED and t.number > number}
     assert survivors and f":{pid}" not in "".join(survivors), "the other worker finished the budget"
+
+
+def test_two_machines_on_postgres_share_one_budget(tmp_path, postgres_url):
+    """Two commands at once against one database, as on two machines: the budget is the study's total."""
+    machines = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        machines.append(subprocess.Popen([sys.executable, "-m", "search", *CHEAP, "workers=2", "storage=postgres",
+                                          f"storage.url={postgres_url}", "search.n_trials=24"],
+                                         cwd=tmp_path / name, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True))
+    for proc in machines:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 24)
+    assert len({t.user_attrs["worker"] for t in trials}) >= 3

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 
 import optuna
@@ -66,13 +67,20 @@ def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:
             return JournalStorage(backend)
         pool = {} if url.startswith("sqlite") else {
             "pool_size": storage_cfg.pool_size, "max_overflow": storage_cfg.max_overflow, "pool_pre_ping": True}
-        return RDBStorage(
-            url,
-            engine_kwargs=pool,
-            heartbeat_interval=storage_cfg.heartbeat_interval,
-            grace_period=storage_cfg.grace_period,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-        )
+        for attempt in range(5):
+            try:
+                return RDBStorage(
+                    url,
+                    engine_kwargs=pool,
+                    heartbeat_interval=storage_cfg.heartbeat_interval,
+                    grace_period=storage_cfg.grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+            except sqlalchemy.exc.IntegrityError:
+                # another machine is creating Optuna's tables in this empty database right now: wait, retry
+                if attempt == 4:
+                    raise
+                time.sleep(0.5 + attempt)
     except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError, redis.exceptions.RedisError) as e:
         reason = " ".join(str(getattr(e, "orig", None) or e).split())
         reason = reason.split(" (Background on this error")[0][:300]

@@ -74,8 +74,11 @@ def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.
     try:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     except KeyError:
-        study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-                                    direction=task.metric.direction)
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                        direction=task.metric.direction)
+        except optuna.exceptions.DuplicatedStudyError:  # another machine created it a moment ago
+            study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     _check_same_study(study, cfg, task)
     if not study.user_attrs:
         for key, value in {
@@ -87,15 +90,24 @@ def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.
         }.items():
             study.set_user_attr(key, value)
     if "model.cell" in cfg.space:
-        # each cell type is tried first (and again after its only trial failed), so both are represented
-        name = param_name("model.cell")
-        alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-        tried = {t.params.get(name, t.system_attrs.get("fixed_params", {}).get(name))
-                 for t in study.get_trials(deepcopy=False, states=alive)}
-        for cell in cfg.space["model.cell"].choices:
-            if cell not in tried:
-                study.enqueue_trial({name: cell})
+        gate = gate_for(study, None)  # machines starting together queue each cell once, not once each
+        gate.acquire()
+        try:
+            _queue_untried_cells(study, cfg)
+        finally:
+            gate.release()
     return study
+
+
+def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
+    """Each cell type is tried first (and again after its only trial failed), so both are represented."""
+    name = param_name("model.cell")
+    alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    tried = {t.params.get(name, t.system_attrs.get("fixed_params", {}).get(name))
+             for t in study.get_trials(deepcopy=False, states=alive)}
+    for cell in cfg.space["model.cell"].choices:
+        if cell not in tried:
+            study.enqueue_trial({name: cell})
 
 
 def run(cfg: DictConfig) -> optuna.Study:
@@ -103,6 +115,11 @@ def run(cfg: DictConfig) -> optuna.Study:
     check_values(cfg)
     check_space(cfg)
     sampler, pruner = build("sampler", cfg.sampler), build("pruner", cfg.pruner)
+    if cfg.storage.url is None:
+        other = "cellsearch.db" if cfg.workers > 1 else "cellsearch.log"
+        if os.path.exists(other):
+            log.warning("note: %s exists here too; with workers=%d the default storage is %s (set storage.url to "
+                        "choose)", other, cfg.workers, resolve_url(cfg.storage, cfg.workers))
     cfg.storage.url = resolve_url(cfg.storage, cfg.workers)
     storage = open_storage(cfg.storage, cfg.workers)
     task = load_task(cfg)

@@ -12,13 +12,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-import time
 import warnings
 
 import optuna
 import redis.exceptions
+import sqlalchemy
 import sqlalchemy.exc
+import sqlalchemy.pool
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
@@ -26,6 +28,7 @@ from search.errors import UserError
 
 HINT = ("use sqlite:///cellsearch.db, a journal file path ending in .log, postgresql://user@host/dbname or "
         "redis://host:6379/0")
+_SCHEMA_LOCK_KEY = 0x63656C6C73656172  # "cellsear": any constant shared by every cellsearch process
 DEFAULT_URL = {"one": "sqlite:///cellsearch.db", "several": "cellsearch.log"}
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
@@ -41,6 +44,25 @@ def journal_path(url: str) -> str | None:
     if "://" not in url and url.endswith(".log"):
         return url
     return None
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str):
+    """On PostgreSQL, hold an advisory lock while Optuna creates or checks its tables: machines that start
+    together on an empty database would otherwise collide creating them."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+    finally:
+        engine.dispose()
 
 
 def resolve_url(storage_cfg, workers: int) -> str:
@@ -67,20 +89,14 @@ def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:
             return JournalStorage(backend)
         pool = {} if url.startswith("sqlite") else {
             "pool_size": storage_cfg.pool_size, "max_overflow": storage_cfg.max_overflow, "pool_pre_ping": True}
-        for attempt in range(5):
-            try:
-                return RDBStorage(
-                    url,
-                    engine_kwargs=pool,
-                    heartbeat_interval=storage_cfg.heartbeat_interval,
-                    grace_period=storage_cfg.grace_period,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-                )
-            except sqlalchemy.exc.IntegrityError:
-                # another machine is creating Optuna's tables in this empty database right now: wait, retry
-                if attempt == 4:
-                    raise
-                time.sleep(0.5 + attempt)
+        with _schema_lock(url):
+            return RDBStorage(
+                url,
+                engine_kwargs=pool,
+                heartbeat_interval=storage_cfg.heartbeat_interval,
+                grace_period=storage_cfg.grace_period,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
     except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError, redis.exceptions.RedisError) as e:
         reason = " ".join(str(getattr(e, "orig", None) or e).split())
         reason = reason.split(" (Background on this error")[0][:300]

@@ -44,8 +44,12 @@ def load_task(cfg: DictConfig) -> Task:
     task = OmegaConf.to_object(cfg.dataset).load()
     longest = task.max_seq_len
     spec = cfg.space.get("dataset.seq_len")
-    reach = spec.high if spec is not None and spec.type != "categorical" else (
-        max(spec.choices) if spec is not None else cfg.dataset.seq_len)
+    if spec is None:
+        reach = cfg.dataset.seq_len
+    elif spec.type == "categorical":
+        reach = max(spec.choices)
+    else:
+        reach = spec.high
     if longest is not None and reach > longest:
         raise UserError(f"dataset.seq_len reaches {reach}, but {task.name} has only {longest} training steps "
                         "to draw windows from; lower the sequence length or its range in the space")
@@ -56,16 +60,14 @@ def _check_same_study(study: optuna.Study, cfg: DictConfig, task: Task) -> None:
     """A resumed study must be the same experiment: same space, dataset, source and metric."""
     stored = study.user_attrs
     name = study.study_name
-    if not stored:
-        return
     fix = f"run with a new search.study_name (e.g. search.study_name={name}_2) or restore the old settings"
-    if stored.get("space") != describe(cfg):
+    if "space" in stored and stored["space"] != describe(cfg):
         raise UserError(f"study '{name}' already exists with a different search space; {fix}")
-    card = stored.get("dataset", {})
+    card = stored.get("dataset", {"name": task.name, "source": task.card["source"]})
     if card.get("name") != task.name or card.get("source") != task.card["source"]:
         raise UserError(f"study '{name}' was run on {card.get('name')} from {card.get('source')}, this run loads "
                         f"{task.name} from {task.card['source']}; {fix}")
-    if stored.get("metric", {}).get("name") != task.metric.name:
+    if "metric" in stored and stored["metric"].get("name") != task.metric.name:
         raise UserError(f"study '{name}' optimises {stored.get('metric')}, this run {task.metric.name}; {fix}")
 
 
@@ -79,8 +81,10 @@ def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.
                                         direction=task.metric.direction)
         except optuna.exceptions.DuplicatedStudyError:  # another machine created it a moment ago
             study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    _check_same_study(study, cfg, task)
-    if not study.user_attrs:
+    gate = gate_for(study, None)  # machines starting together: one describes the study and queues the cells
+    gate.acquire()
+    try:
+        _check_same_study(study, cfg, task)
         for key, value in {
             "metric": task.metric.as_dict(),
             "dataset": {**task.card, "baseline": task.baseline},
@@ -88,14 +92,12 @@ def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.
             "config": resolved(cfg),
             "cellsearch_version": search.__version__,
         }.items():
-            study.set_user_attr(key, value)
-    if "model.cell" in cfg.space:
-        gate = gate_for(study, None)  # machines starting together queue each cell once, not once each
-        gate.acquire()
-        try:
+            if key not in study.user_attrs:
+                study.set_user_attr(key, value)
+        if "model.cell" in cfg.space:
             _queue_untried_cells(study, cfg)
-        finally:
-            gate.release()
+    finally:
+        gate.release()
     return study
 
 
@@ -143,8 +145,9 @@ def run(cfg: DictConfig) -> optuna.Study:
         log.info("%s: %d of %d finished trials present, running %d with %d worker processes of %d torch "
                  "thread(s) each", where, done, budget, budget - done, cfg.workers, threads)
         codes = run_workers(cfg.workers, threads, study, functools.partial(work_in_process, cfg, task))
-        if any(code not in (0, None) for code in codes):
-            log.warning("worker exit codes: %s", codes)
+        failed = [i for i, code in enumerate(codes) if code not in (0, 130) and code > 0]
+        if failed:
+            raise UserError(f"worker(s) {failed} stopped with an error (exit codes {codes}); see their messages above")
     print(summary(study, task))
     return study
 

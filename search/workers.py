@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ import sqlalchemy
 import torch
 import torch.multiprocessing as mp
 from optuna.trial import TrialState
+
+from search.errors import UserError
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -154,6 +157,9 @@ def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, 
         work(index, Gate(gate_path))
     except KeyboardInterrupt:
         raise SystemExit(130)
+    except UserError as e:
+        print(f"error: [worker {index}] {e}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, Gate], None]) -> list[int]:

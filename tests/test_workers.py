@@ -125,3 +125,23 @@ def test_two_machines_on_postgres_share_one_budget(tmp_path, postgres_url):
         assert proc.returncode == 0, err
     trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 24)
     assert len({t.user_attrs["worker"] for t in trials}) >= 3
+
+
+def test_a_machine_that_dies_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url):
+    """The whole command SIGKILLed, as a machine lost: its RUNNING trial is failed once its heartbeat is
+    older than the grace period, and the next run retries it with the same parameters."""
+    beat = ("storage=postgres", f"storage.url={postgres_url}", "storage.heartbeat_interval=1",
+            "storage.grace_period=2")
+    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, *beat, "search.n_trials=3"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    number, pid = wait_for_running_trial(postgres_url, "airline")
+    assert pid == proc.pid
+    proc.kill()
+    proc.wait(30)
+    time.sleep(3)  # older than the grace period
+    run = run_search(tmp_path, *CHEAP, *beat, "search.n_trials=3")
+    assert run.returncode == 0, run.stderr
+    trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 3)
+    assert trials[number].state == TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == number]
+    assert len(retries) == 1 and retries[0].params == trials[number].params and retries[0].state in FINISHED

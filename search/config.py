@@ -21,6 +21,23 @@ class Cell(Enum):
     gru = "gru"
 
 
+class Strategy(Enum):
+    joint = "joint"  # the cell is one categorical among the others
+    balanced = "balanced"  # equal trials per cell, one sampler state per cell
+    param_matched = "param_matched"  # balanced, and a GRU sized to an LSTM's number of recurrent weights
+
+
+class Stage(Enum):
+    search = "search"  # run the study to search.n_trials
+    reeval = "reeval"  # retrain each cell's best configuration with search.reeval_seeds (default 5) seeds
+    replay = "replay"  # retrain one trial (trial=N) and show stored and new results side by side
+
+
+@dataclass
+class CompareConfig:
+    strategy: Strategy = Strategy.joint
+
+
 @dataclass
 class ModelConfig:
     cell: Cell = Cell.lstm
@@ -61,6 +78,7 @@ class SearchConfig:
     study_name: str = MISSING
     n_trials: int = 20  # the study's total of finished (complete + pruned) trials, not a count per run
     timeout: Optional[float] = None  # seconds for this run; None: no limit
+    reeval_seeds: int = 0  # after the search, retrain each cell's best with this many seeds (stage=reeval: 5 if 0)
 
 
 @dataclass
@@ -68,6 +86,7 @@ class StorageConfig:
     url: Optional[str] = None  # None: sqlite:///cellsearch.db for one worker, the journal file cellsearch.log for several
     heartbeat_interval: int = 60  # seconds (RDB storages); a trial silent for grace_period is marked failed
     grace_period: int = 180
+    artifacts: Optional[str] = None  # folder of the best models; None: beside a file storage, else ./cellsearch-artifacts
     pool_size: int = 2  # connections per worker process (server storages): its trials and its heartbeat
     max_overflow: int = 2
 
@@ -82,8 +101,11 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     sampler: Any = MISSING  # {_target_: optuna.samplers.X, ...}
     pruner: Any = MISSING  # {_target_: optuna.pruners.X, ...}
+    compare: CompareConfig = field(default_factory=CompareConfig)
     seed: int = 0
     workers: int = 1  # processes on this machine sharing the study
+    stage: Stage = Stage.search
+    trial: Optional[int] = None  # the trial number for stage=replay
 
 
 def register_configs() -> None:
@@ -110,6 +132,7 @@ _RULES = (
     ("search.timeout", lambda v: v is None or v > 0, "a number of seconds > 0, or null for no limit"),
     ("storage.heartbeat_interval", lambda v: v >= 1, "a whole number of seconds >= 1"),
     ("workers", lambda v: v >= 1, "a whole number >= 1 (processes on this machine)"),
+    ("search.reeval_seeds", lambda v: v >= 0, "a whole number >= 0 (0: no re-evaluation after the search)"),
 )
 
 

@@ -6,6 +6,7 @@ computed once, after training, from the best validation epoch's weights, and onl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import optuna
@@ -13,7 +14,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 import search
-from search.model import build_model, count_parameters
+from search.artifacts import artifact_store, is_best_of_cell, save_model
+from search.compare import matched_hidden_size
+from search.model import SequenceModel, build_model, count_parameters
 from search.space import suggest
 from search.storage import mask
 from search.tasks import Task
@@ -28,29 +31,59 @@ def resolved(cfg: DictConfig) -> dict:
     return data
 
 
+@dataclass
+class Run:
+    model: SequenceModel
+    fit: FitResult
+    test: float  # test metric of the best validation epoch's weights
+
+
+def train_config(trial_cfg: DictConfig, task: Task, seed: int, device: torch.device,
+                 on_start: Callable[[SequenceModel], None] = lambda model: None,
+                 on_epoch: Callable[[FitResult], None] = lambda progress: None) -> Run:
+    """Train one configuration with one seed (init, data order and dropout all follow it)."""
+    torch.manual_seed(seed)
+    model = build_model(trial_cfg.model, task)
+    on_start(model)
+    seq_len = trial_cfg.dataset.seq_len
+    result = fit(model, task, seq_len, trial_cfg.train, device, torch.Generator().manual_seed(seed), on_epoch)
+    return Run(model, result, task.score(model, "test", seq_len, device))
+
+
+def match_size(trial_cfg: DictConfig, task: Task) -> None:
+    """param_matched: give a GRU the recurrent weight count of an LSTM of the searched hidden size."""
+    model = trial_cfg.model
+    input_size = model.embedding_dim if task.vocab_size else task.n_features
+    model.hidden_size = matched_hidden_size(model.cell.value, model.hidden_size, input_size, model.num_layers)
+
+
 def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                    show_epoch: Callable[[int, int, float], None] = lambda trial, epoch, value: None):
     metric = task.metric.name
+    store = artifact_store(cfg.storage)
 
     def objective(trial: optuna.Trial) -> float:
         trial_cfg = suggest(trial, cfg)
+        if cfg.compare.strategy.value == "param_matched":
+            match_size(trial_cfg, task)
         seed = cfg.seed + trial.number
-        torch.manual_seed(seed)
-        model = build_model(trial_cfg.model, task)
-        seq_len = trial_cfg.dataset.seq_len
-        for key, value in {
-            "cell": trial_cfg.model.cell.value,
-            "n_params": count_parameters(model),
-            "n_params_recurrent": count_parameters(model.rnn),
-            "seed": seed,
-            "device": str(device),
-            "dataset": task.name,
-            "data_source": task.card["source"],
-            "cellsearch_version": search.__version__,
-            "worker": worker_id(),
-            "config": resolved(trial_cfg),
-        }.items():
-            trial.set_user_attr(key, value)
+        config = resolved(trial_cfg)
+
+        def on_start(model: SequenceModel) -> None:
+            for key, value in {
+                "cell": trial_cfg.model.cell.value,
+                "hidden_size_used": trial_cfg.model.hidden_size,
+                "n_params": count_parameters(model),
+                "n_params_recurrent": count_parameters(model.rnn),
+                "seed": seed,
+                "device": str(device),
+                "dataset": task.name,
+                "data_source": task.card["source"],
+                "cellsearch_version": search.__version__,
+                "worker": worker_id(),
+                "config": config,
+            }.items():
+                trial.set_user_attr(key, value)
 
         def record(progress: FitResult) -> None:
             trial.set_user_attr("epochs", progress.epochs)
@@ -66,17 +99,18 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                 raise optuna.TrialPruned(f"pruned after epoch {progress.epochs}: val {metric} "
                                          f"{progress.history[-1]:.4g}")
 
-        generator = torch.Generator().manual_seed(seed)
         try:
-            result = fit(model, task, seq_len, trial_cfg.train, device, generator, on_epoch)
+            run = train_config(trial_cfg, task, seed, device, on_start, on_epoch)
         except NonFiniteLoss as e:
             trial.set_user_attr("fail_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
         except KeyboardInterrupt:
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C / SIGINT)")
             raise
-        record(result)
-        trial.set_user_attr(f"test_{metric}", task.score(model, "test", seq_len, device))
-        return result.best_value
+        record(run.fit)
+        trial.set_user_attr(f"test_{metric}", run.test)
+        if is_best_of_cell(trial.study, trial_cfg.model.cell.value, run.fit.best_value):
+            save_model(trial, run.model, config, store)
+        return run.fit.best_value
 
     return objective

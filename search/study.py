@@ -15,10 +15,12 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 import search
+from search.compare import PerCellPruner, PerCellSampler, queue_fewest
 from search.config import check_values
 from search.errors import UserError
 from search.objective import make_objective, resolved
 from search.progress import Progress
+from search.reeval import reevaluate, replay
 from search.space import check_space, describe, param_name
 from search.storage import mask, open_storage, resolve_url
 from search.summary import summary
@@ -38,6 +40,31 @@ def build(kind: str, node: DictConfig):
         cause = e.__cause__ or e
         raise UserError(f"{kind}: cannot build {node.get('_target_')}: {str(cause).splitlines()[0]}; "
                         f"check conf/{kind}/ and the {kind}.* overrides") from None
+
+
+def cells(cfg: DictConfig) -> list[str]:
+    spec = cfg.space.get("model.cell")
+    return list(spec.choices) if spec is not None else [cfg.model.cell.value]
+
+
+def balanced(cfg: DictConfig) -> bool:
+    return cfg.compare.strategy.value in ("balanced", "param_matched") and "model.cell" in cfg.space
+
+
+def make_sampler(cfg: DictConfig, worker: int) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded apart for each worker, and one per cell for the balanced strategies."""
+
+    def seeded(offset: int) -> optuna.samplers.BaseSampler:
+        node = cfg.sampler.copy()
+        if "seed" in node:
+            node.seed = cfg.seed + 1000 * worker + offset
+        return build("sampler", node)
+
+    return PerCellSampler(seeded, cells(cfg)) if balanced(cfg) else seeded(0)
+
+
+def make_pruner(cfg: DictConfig) -> optuna.pruners.BasePruner:
+    return PerCellPruner(build("pruner", cfg.pruner))
 
 
 def load_task(cfg: DictConfig) -> Task:
@@ -116,17 +143,34 @@ def run(cfg: DictConfig) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # search/progress.py reports each trial instead
     check_values(cfg)
     check_space(cfg)
-    sampler, pruner = build("sampler", cfg.sampler), build("pruner", cfg.pruner)
+    sampler, pruner = make_sampler(cfg, 0), make_pruner(cfg)
     if cfg.storage.url is None:
         other = "cellsearch.db" if cfg.workers > 1 else "cellsearch.log"
         if os.path.exists(other):
             log.warning("note: %s exists here too; with workers=%d the default storage is %s (set storage.url to "
                         "choose)", other, cfg.workers, resolve_url(cfg.storage, cfg.workers))
     cfg.storage.url = resolve_url(cfg.storage, cfg.workers)
+    size = cfg.space.get("model.hidden_size")
+    if cfg.compare.strategy.value == "param_matched" and (size.low if size else cfg.model.hidden_size) < 16:
+        log.warning("compare=param_matched: below 16 hidden units the nearest GRU size can miss the LSTM's "
+                    "recurrent weight count by more than 5 %%")
     storage = open_storage(cfg.storage, cfg.workers)
     task = load_task(cfg)
     log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
              task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
+    device = choose_device(cfg.train.device)
+    if cfg.stage.value != "search":
+        try:
+            study = optuna.load_study(study_name=cfg.search.study_name, storage=storage)
+        except KeyError:
+            raise UserError(f"no study '{cfg.search.study_name}' in {mask(cfg.storage.url)}: run the search first "
+                            "(stage=search), or name the study with search.study_name") from None
+        _check_same_study(study, cfg, task)
+        if cfg.stage.value == "reeval":
+            reevaluate(study, task, cfg.search.reeval_seeds or 5, device)
+        else:
+            replay(study, cfg.trial, task, device)
+        return study
     study = open_study(cfg, task, storage, sampler, pruner)
 
     budget = cfg.search.n_trials
@@ -136,7 +180,7 @@ def run(cfg: DictConfig) -> optuna.Study:
         log.info("%s already holds %d finished trials (search.n_trials=%d): nothing to run", where, done, budget)
     elif cfg.workers == 1:
         log.info("%s: %d of %d finished trials present, running %d on %s", where, done, budget, budget - done,
-                 choose_device(cfg.train.device))
+                 device)
         if cfg.train.threads > 0:
             torch.set_num_threads(cfg.train.threads)
         work(cfg, task, study, gate_for(study, None), bar=True)
@@ -149,6 +193,8 @@ def run(cfg: DictConfig) -> optuna.Study:
         if failed:
             raise UserError(f"worker(s) {failed} stopped with an error (exit codes {codes}); see their messages above")
     print(summary(study, task))
+    if cfg.search.reeval_seeds > 0:
+        reevaluate(study, task, cfg.search.reeval_seeds, device)
     return study
 
 
@@ -158,8 +204,9 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
     progress = Progress(budget - sum(t.state in FINISHED for t in study.trials), task.metric,
                         cfg.train.max_epochs, bar=bar, prefix=prefix)
     try:
+        admit = functools.partial(queue_fewest, cells=cells(cfg)) if balanced(cfg) else None
         run_trials(study, make_objective(cfg, task, choose_device(cfg.train.device), progress.epoch), budget,
-                   cfg.search.timeout, [progress], gate)
+                   cfg.search.timeout, [progress], gate, before_trial=admit)
     finally:
         progress.close()
 
@@ -167,9 +214,6 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
 def work_in_process(cfg: DictConfig, task: Task, index: int, gate: Gate) -> None:
     """A worker process: its own storage connection, and a sampler seeded apart from the other workers'."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler_cfg = cfg.sampler.copy()
-    if "seed" in sampler_cfg:
-        sampler_cfg.seed = cfg.seed + 1000 * index
     study = optuna.load_study(study_name=cfg.search.study_name, storage=open_storage(cfg.storage, cfg.workers),
-                              sampler=build("sampler", sampler_cfg), pruner=build("pruner", cfg.pruner))
+                              sampler=make_sampler(cfg, index), pruner=make_pruner(cfg))
     work(cfg, task, study, gate_for(study, gate.path), bar=False, prefix=f"[worker {index}] ")

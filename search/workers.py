@@ -109,8 +109,12 @@ def _counts(study: optuna.Study) -> tuple[int, int]:
 
 
 def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: float | None,
-               callbacks: list, gate: Gate, poll: float = 1.0) -> None:
-    """Run trials until the study holds `budget` finished trials, or `timeout` seconds have passed."""
+               callbacks: list, gate: Gate, poll: float = 1.0,
+               before_trial: Callable[[optuna.Study], None] | None = None) -> None:
+    """Run trials until the study holds `budget` finished trials, or `timeout` seconds have passed.
+
+    `before_trial(study)` runs under the admission lock just before a trial is admitted (the balanced
+    strategies queue the cell with the fewest trials there)."""
     deadline = None if timeout is None else time.monotonic() + timeout
 
     def admitted(trial: optuna.Trial) -> float:
@@ -129,6 +133,8 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
                 gate.release()
                 time.sleep(poll)
                 continue
+            if before_trial is not None:
+                before_trial(study)
             study.optimize(admitted, n_trials=1, callbacks=callbacks)
         finally:
             gate.release()

@@ -1,6 +1,7 @@
 """`python -m search [overrides]`: run the study that the Hydra config composes (see conf/)."""
 
 import logging
+import signal
 import sys
 
 import hydra
@@ -18,6 +19,7 @@ def main(cfg: DictConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     from search.study import run  # torch and optuna load here, after the config is known to be good
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends a trial cleanly, as Ctrl-C does
     try:
         run(cfg)
     except UserError as e:

@@ -105,7 +105,7 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
             trial.set_user_attr("fail_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
         except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C / SIGINT)")
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C, SIGINT or SIGTERM)")
             raise
         record(run.fit)
         trial.set_user_attr(f"test_{metric}", run.test)

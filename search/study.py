@@ -26,7 +26,7 @@ from search.storage import mask, open_storage, resolve_url
 from search.summary import summary
 from search.tasks import Task
 from search.train import choose_device
-from search.workers import Gate, gate_for, run_trials, run_workers
+from search.workers import Gate, gate_for, reap_orphans, run_trials, run_workers
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -173,6 +173,7 @@ def run(cfg: DictConfig) -> optuna.Study:
         return study
     study = open_study(cfg, task, storage, sampler, pruner)
 
+    reap_orphans(study)
     budget = cfg.search.n_trials
     done = sum(t.state in FINISHED for t in study.trials)
     where = f"study '{study.study_name}' in {mask(cfg.storage.url)}"

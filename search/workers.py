@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -156,7 +157,28 @@ def reap(study: optuna.Study, pid: int, how: str) -> None:
                         trial.number, worker_id(pid), how)
 
 
+def reap_orphans(study: optuna.Study) -> None:
+    """Trials left RUNNING by processes of this machine that no longer exist (a run killed outright): fail
+    and retry them now. For storages without heartbeats (journal file, Redis), which would otherwise keep
+    them forever; on RDB storages the heartbeat does it, for every machine alike."""
+    if rdb_storage(study) is not None:
+        return
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = trial.user_attrs.get("worker", "")
+        worker_host, _, pid = owner.rpartition(":")
+        if worker_host != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            reap(study, int(pid), "is gone (its process ended without finishing the trial)")
+        except PermissionError:
+            pass  # alive, another user's
+
+
 def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, Gate], None]) -> None:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # end the running trial cleanly, as Ctrl-C does
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.INFO, format=f"[worker {index}] %(message)s", force=True)
     try:
@@ -189,7 +211,12 @@ def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, 
                         reap(study, p.pid, f"was killed by signal {-p.exitcode}")
         except KeyboardInterrupt:
             with contextlib.suppress(KeyboardInterrupt):
-                for p in procs:  # the workers got the same Ctrl-C: let them record their trials
+                for p in procs:  # Ctrl-C at a terminal reached the workers too: give them a moment to stop
+                    p.join(timeout=2)
+                for p in procs:  # SIGTERM (or SIGINT) to this process alone: pass it on
+                    if p.exitcode is None:
+                        os.kill(p.pid, signal.SIGINT)
+                for p in procs:
                     p.join(timeout=30)
             raise
     return [p.exitcode for p in procs]

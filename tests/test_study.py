@@ -176,3 +176,33 @@ def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
     assert run.returncode == 0, run.stderr
     done = finished(load(tmp_path / "cellsearch.db", "airline"))
     assert len(done) == 2 and {t.params["cell"] for t in done} == {"lstm", "gru"}, "the failed cell is queued again"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers):
+    slow = ("study=airline", "train.max_epochs=100000", "train.patience=100000", "pruner=none",
+            f"workers={workers}", "storage.url=study.log", "search.n_trials=2")
+    proc = subprocess.Popen([sys.executable, "-m", "search", *slow], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log")))
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            running = optuna.load_study(study_name="airline", storage=storage).get_trials(
+                deepcopy=False, states=(TrialState.RUNNING,))
+        except KeyError:
+            running = []
+        if sum(len(t.intermediate_values) > 0 for t in running) == workers:
+            break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert "run the same command to resume" in err
+    trials = optuna.load_study(study_name="airline", storage=storage).get_trials(deepcopy=False)
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == workers and not [t for t in trials if t.state == TrialState.RUNNING]
+    assert all("SIGTERM" in t.user_attrs["fail_reason"] for t in failed)
+    run = run_search(tmp_path, "study=airline", "train.max_epochs=2", f"workers={workers}", "storage.url=study.log",
+                     "search.n_trials=2")
+    assert run.returncode == 0, run.stderr

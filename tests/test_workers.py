@@ -145,3 +145,20 @@ def test_a_machine_that_dies_is_failed_by_heartbeat_and_retried(tmp_path, postgr
     assert trials[number].state == TrialState.FAIL
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == number]
     assert len(retries) == 1 and retries[0].params == trials[number].params and retries[0].state in FINISHED
+
+
+def test_a_run_killed_outright_on_a_journal_file_is_recovered_by_the_next_run(tmp_path):
+    """The journal storage has no heartbeat: the next run on this machine finds the dead process's trial."""
+    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "storage.url=study.log", "search.n_trials=3"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "study.log")))
+    number, pid = wait_for_running_trial(storage, "airline")
+    proc.kill()
+    proc.wait(30)
+    run = run_search(tmp_path, *CHEAP, "storage.url=study.log", "search.n_trials=3")
+    assert run.returncode == 0, run.stderr
+    assert "is gone" in run.stderr
+    trials = check_exact(optuna.load_study(study_name="airline", storage=storage), 3)
+    assert trials[number].state == TrialState.FAIL
+    retries = [t for t in trials if t.user_attrs.get("retry_of") == number]
+    assert len(retries) == 1 and retries[0].params == trials[number].params

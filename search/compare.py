@@ -16,7 +16,7 @@ from typing import Callable
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.pruners import BasePruner
+from optuna.pruners import BasePruner, HyperbandPruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
@@ -53,14 +53,29 @@ class CellView:
         return self.get_trials()
 
 
+class _PerCellHyperband(HyperbandPruner):
+    """Hyperband builds a fresh Study from storage for each bracket, which would see both cells again; the
+    cell filter is put back on top of each bracket."""
+
+    cell: str | None = None
+
+    def _create_bracket_study(self, study, bracket_id):
+        return CellView(super()._create_bracket_study(study, bracket_id), self.cell)
+
+
 class PerCellPruner(BasePruner):
     """Wraps any Optuna pruner so that it compares a trial with trials of the same cell type only."""
 
     def __init__(self, pruner: BasePruner):
+        if type(pruner) is HyperbandPruner:
+            pruner.__class__ = _PerCellHyperband  # same object and settings, bracket studies filtered by cell
         self.pruner = pruner
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        return self.pruner.prune(CellView(study, cell_of(trial)), trial)
+        cell = cell_of(trial)
+        if isinstance(self.pruner, _PerCellHyperband):
+            self.pruner.cell = cell
+        return self.pruner.prune(CellView(study, cell), trial)
 
 
 class PerCellSampler(BaseSampler):

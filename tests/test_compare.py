@@ -134,3 +134,30 @@ def test_reeval_artifacts_and_replay(tmp_path):
     number = best["gru"].number
     stored, replayed = replay(study, number, task, CPU)
     assert replayed == stored, "replay gives the same numbers on the CPU"
+
+
+def test_every_configured_pruner_is_per_cell():
+    """Each pruner of conf/pruner/ is wrapped, and sees only the judged trial's cell, hyperband's brackets too."""
+    from search.study import make_pruner
+    from test_config import make
+
+    cell = CategoricalDistribution(["lstm", "gru"])
+    study = optuna.create_study(direction="maximize")
+    for i in range(12):
+        name = ("lstm", "gru")[i % 2]
+        study.add_trial(create_trial(params={"cell": name}, distributions={"cell": cell}, value=float(i),
+                                     intermediate_values={1: float(i), 2: float(i)}))
+    study.enqueue_trial({"cell": "gru"})
+    trial = study.ask({"cell": cell})
+    trial.report(100.0, 1)
+    frozen = study.get_trials(deepcopy=False)[trial.number]
+    for name in ("median", "percentile", "successive_halving", "hyperband", "none"):
+        pruner = make_pruner(make(f"pruner={name}", "train.max_epochs=9"))
+        assert isinstance(pruner, PerCellPruner)
+        pruner.prune(study, frozen)  # runs on the per-cell view without error
+        inner = pruner.pruner
+        if isinstance(inner, optuna.pruners.HyperbandPruner):
+            seen = [t for bracket in range(inner._n_brackets)
+                    for t in inner._create_bracket_study(study, bracket).get_trials(deepcopy=False)]
+            gru = {t.number for t in study.get_trials(deepcopy=False) if t.params["cell"] == "gru"}
+            assert {t.number for t in seen} == gru, "the brackets together show the trial's cell, and only it"

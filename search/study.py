@@ -140,10 +140,28 @@ def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
 
 
 def run(cfg: DictConfig) -> optuna.Study:
+    """`python -m search`: the stage that cfg.stage names, on the study that the config describes."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # search/progress.py reports each trial instead
     check_values(cfg)
     check_space(cfg)
     sampler, pruner = make_sampler(cfg, 0), make_pruner(cfg)
+    _resolve_storage_url(cfg)
+    storage = open_storage(cfg.storage, cfg.workers)
+    task = load_task(cfg)
+    log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
+             task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
+    device = choose_device(cfg.train.device)
+    if cfg.stage.value != "search":
+        return _after_search(cfg, task, storage, device)
+    study = open_study(cfg, task, storage, sampler, pruner)
+    _search(cfg, task, study, device)
+    print(summary(study, task))
+    if cfg.search.reeval_seeds > 0:
+        reevaluate(study, task, cfg.search.reeval_seeds, device)
+    return study
+
+
+def _resolve_storage_url(cfg: DictConfig) -> None:
     if cfg.storage.url is None:
         other = "cellsearch.db" if cfg.workers > 1 else "cellsearch.log"
         if os.path.exists(other):
@@ -154,25 +172,25 @@ def run(cfg: DictConfig) -> optuna.Study:
     if cfg.compare.strategy.value == "param_matched" and (size.low if size else cfg.model.hidden_size) < 16:
         log.warning("compare=param_matched: below 16 hidden units the nearest GRU size can miss the LSTM's "
                     "recurrent weight count by more than 5 %%")
-    storage = open_storage(cfg.storage, cfg.workers)
-    task = load_task(cfg)
-    log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
-             task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
-    device = choose_device(cfg.train.device)
-    if cfg.stage.value != "search":
-        try:
-            study = optuna.load_study(study_name=cfg.search.study_name, storage=storage)
-        except KeyError:
-            raise UserError(f"no study '{cfg.search.study_name}' in {mask(cfg.storage.url)}: run the search first "
-                            "(stage=search), or name the study with search.study_name") from None
-        _check_same_study(study, cfg, task)
-        if cfg.stage.value == "reeval":
-            reevaluate(study, task, cfg.search.reeval_seeds or 5, device)
-        else:
-            replay(study, cfg.trial, task, device)
-        return study
-    study = open_study(cfg, task, storage, sampler, pruner)
 
+
+def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) -> optuna.Study:
+    """stage=reeval or stage=replay, on a study that the search made."""
+    try:
+        study = optuna.load_study(study_name=cfg.search.study_name, storage=storage)
+    except KeyError:
+        raise UserError(f"no study '{cfg.search.study_name}' in {mask(cfg.storage.url)}: run the search first "
+                        "(stage=search), or name the study with search.study_name") from None
+    _check_same_study(study, cfg, task)
+    if cfg.stage.value == "reeval":
+        reevaluate(study, task, cfg.search.reeval_seeds or 5, device)
+    else:
+        replay(study, cfg.trial, task, device)
+    return study
+
+
+def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.device) -> None:
+    """Run trials, in this process or in `workers` processes, until the study holds search.n_trials."""
     reap_orphans(study)
     budget = cfg.search.n_trials
     done = sum(t.state in FINISHED for t in study.trials)
@@ -193,10 +211,6 @@ def run(cfg: DictConfig) -> optuna.Study:
         failed = [i for i, code in enumerate(codes) if code not in (0, 130) and code > 0]
         if failed:
             raise UserError(f"worker(s) {failed} stopped with an error (exit codes {codes}); see their messages above")
-    print(summary(study, task))
-    if cfg.search.reeval_seeds > 0:
-        reevaluate(study, task, cfg.search.reeval_seeds, device)
-    return study
 
 
 def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool, prefix: str = "") -> None:

@@ -15,7 +15,9 @@ parameters, for every storage. Across machines, RDB heartbeats do the same after
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
+import gc
 import hashlib
 import logging
 import os
@@ -109,6 +111,21 @@ def _counts(study: optuna.Study) -> tuple[int, int]:
     return finished, len(trials) - finished
 
 
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")  # glibc; elsewhere memory is left to the allocator
+except OSError:
+    _LIBC = None
+
+
+def release_memory() -> None:
+    """Hand the memory of a finished trial back to the OS. glibc keeps freed blocks in its arenas, and a
+    study of many differently shaped models grew by about 13 MB a trial without this (1.7 GB after 40
+    sentiment trials, 2.8 GB after 120)."""
+    gc.collect()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
+
+
 def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: float | None,
                callbacks: list, gate: Gate, poll: float = 1.0,
                before_trial: Callable[[optuna.Study], None] | None = None) -> None:
@@ -139,6 +156,7 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
             study.optimize(admitted, n_trials=1, callbacks=callbacks)
         finally:
             gate.release()
+        release_memory()
 
 
 def reap(study: optuna.Study, pid: int, how: str) -> None:

@@ -21,7 +21,7 @@ from search.space import suggest
 from search.storage import mask
 from search.tasks import Task
 from search.train import FitResult, NonFiniteLoss, fit
-from search.workers import worker_id
+from search.workers import release_memory, worker_id
 
 
 def resolved(cfg: DictConfig) -> dict:
@@ -113,4 +113,10 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
             save_model(trial, run.model, config, store)
         return run.fit.best_value
 
-    return objective
+    def objective_then_release(trial: optuna.Trial) -> float:
+        try:
+            return objective(trial)
+        finally:
+            release_memory()
+
+    return objective_then_release

@@ -156,7 +156,6 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
             study.optimize(admitted, n_trials=1, callbacks=callbacks)
         finally:
             gate.release()
-        release_memory()
 
 
 def reap(study: optuna.Study, pid: int, how: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,23 @@ def redis_url():
     url = os.environ.get("CELLSEARCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     _service_or_skip("Redis at 127.0.0.1:6379", lambda: redis.Redis.from_url(url, socket_timeout=5).ping())
     yield url
+
+
+def wait_for_training(storage, name: str, count: int = 1, epochs: int = 1, timeout: float = 120) -> list:
+    """Poll the study until `count` trials are RUNNING past `epochs` epochs (retries not counted); return them."""
+    import optuna
+    from optuna.trial import TrialState
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            running = optuna.load_study(study_name=name, storage=storage).get_trials(
+                deepcopy=False, states=(TrialState.RUNNING,))
+        except KeyError:  # the study is not created yet
+            running = []
+        training = [t for t in running if len(t.intermediate_values) >= epochs and "worker" in t.user_attrs
+                    and "retry_of" not in t.user_attrs]
+        if len(training) >= count:
+            return training
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} trials got past epoch {epochs} within {timeout} s")

@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import offline_env, require_data, run_search
+from conftest import offline_env, require_data, run_search, wait_for_training
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 TRIAL_ATTRS = {"cell", "n_params", "sec_per_epoch", "epochs", "best_epoch", "val_accuracy", "seed", "device",
@@ -156,16 +156,7 @@ def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
             "pruner=none")
     proc = subprocess.Popen([sys.executable, "-m", "search", *slow], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        study = None
-        try:
-            study = load(tmp_path / "cellsearch.db", "airline")
-        except (KeyError, Exception):
-            pass
-        if study is not None and study.trials and study.trials[0].intermediate_values:
-            break
-        time.sleep(0.5)
+    wait_for_training(f"sqlite:///{tmp_path / 'cellsearch.db'}", "airline")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -185,16 +176,7 @@ def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers)
     proc = subprocess.Popen([sys.executable, "-m", "search", *slow], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log")))
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            running = optuna.load_study(study_name="airline", storage=storage).get_trials(
-                deepcopy=False, states=(TrialState.RUNNING,))
-        except KeyError:
-            running = []
-        if sum(len(t.intermediate_values) > 0 for t in running) == workers:
-            break
-        time.sleep(0.3)
+    wait_for_training(storage, "airline", count=workers)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == 130, err

@@ -12,7 +12,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 from optuna.trial import TrialState
 
-from conftest import run_search
+from conftest import run_search, wait_for_training
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
@@ -60,20 +60,10 @@ def test_redis_journal_storage(tmp_path, redis_url):
     check_exact(optuna.load_study(study_name=name, storage=JournalStorage(JournalRedisBackend(redis_url))), 6)
 
 
-def wait_for_running_trial(storage, name, timeout=120):
-    """A trial that is RUNNING and past its first epoch, with the pid of its worker."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            study = optuna.load_study(study_name=name, storage=storage)
-        except KeyError:
-            time.sleep(0.5)
-            continue
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if len(t.intermediate_values) >= 2 and "worker" in t.user_attrs and "retry_of" not in t.user_attrs:
-                return t.number, int(t.user_attrs["worker"].rsplit(":", 1)[1])
-        time.sleep(0.2)
-    raise AssertionError("no trial got past its second epoch in time")
+def wait_for_running_trial(storage, name):
+    """A trial that is RUNNING and past its second epoch, with the pid of its worker."""
+    trial = wait_for_training(storage, name, epochs=2)[0]
+    return trial.number, int(trial.user_attrs["worker"].rsplit(":", 1)[1])
 
 
 SLOW = ("study=airline", "train.max_epochs=40", "train.patience=40", "pruner=none", "model.num_layers=1")

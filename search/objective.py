@@ -104,9 +104,6 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         except NonFiniteLoss as e:
             trial.set_user_attr("fail_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
-        except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C, SIGINT or SIGTERM)")
-            raise
         record(run.fit)
         trial.set_user_attr(f"test_{metric}", run.test)
         if is_best_of_cell(trial.study, trial_cfg.model.cell.value, run.fit.best_value):
@@ -115,8 +112,12 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
 
     def objective_then_release(trial: optuna.Trial) -> float:
         try:
-            return objective(trial)
-        finally:
-            release_memory()
+            try:
+                return objective(trial)
+            finally:
+                release_memory()
+        except KeyboardInterrupt:  # anywhere in the trial, saving its model included: say why it failed
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C, SIGINT or SIGTERM)")
+            raise
 
     return objective_then_release

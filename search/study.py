@@ -26,10 +26,9 @@ from search.storage import mask, open_storage, resolve_url
 from search.summary import summary
 from search.tasks import Task
 from search.train import choose_device
-from search.workers import Gate, gate_for, reap_orphans, run_trials, run_workers
+from search.workers import Gate, finished_and_running, gate_for, reap_orphans, run_trials, run_workers
 
 log = logging.getLogger(__name__)
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def build(kind: str, node: DictConfig):
@@ -134,7 +133,7 @@ def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
     alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
     tried = {t.params.get(name, t.system_attrs.get("fixed_params", {}).get(name))
              for t in study.get_trials(deepcopy=False, states=alive)}
-    for cell in cfg.space["model.cell"].choices:
+    for cell in cells(cfg):
         if cell not in tried:
             study.enqueue_trial({name: cell})
 
@@ -193,7 +192,7 @@ def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.devi
     """Run trials, in this process or in `workers` processes, until the study holds search.n_trials."""
     reap_orphans(study)
     budget = cfg.search.n_trials
-    done = sum(t.state in FINISHED for t in study.trials)
+    done = finished_and_running(study)[0]
     where = f"study '{study.study_name}' in {mask(cfg.storage.url)}"
     if done >= budget:
         log.info("%s already holds %d finished trials (search.n_trials=%d): nothing to run", where, done, budget)
@@ -216,7 +215,7 @@ def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.devi
 def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool, prefix: str = "") -> None:
     """One worker's share: run trials until the study holds search.n_trials finished ones."""
     budget = cfg.search.n_trials
-    progress = Progress(budget - sum(t.state in FINISHED for t in study.trials), task.metric,
+    progress = Progress(budget - finished_and_running(study)[0], task.metric,
                         cfg.train.max_epochs, bar=bar, prefix=prefix)
     try:
         admit = functools.partial(queue_fewest, cells=cells(cfg)) if balanced(cfg) else None

@@ -97,7 +97,7 @@ def gate_for(study: optuna.Study, local_lock: str | None) -> Gate:
     return Gate(local_lock)
 
 
-def _counts(study: optuna.Study) -> tuple[int, int]:
+def finished_and_running(study: optuna.Study) -> tuple[int, int]:
     """(finished, running) trials of the study. On an RDB storage one COUNT query, not every trial's rows."""
     storage = rdb_storage(study)
     if storage is not None:
@@ -144,7 +144,7 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
         try:
             if rdb_storage(study) is not None:
                 optuna.storages.fail_stale_trials(study)  # heartbeats: a dead machine's trials fail and retry
-            finished, running = _counts(study)
+            finished, running = finished_and_running(study)
             if finished >= budget:
                 return
             if finished + running >= budget:  # the rest of the budget is running elsewhere: wait for it

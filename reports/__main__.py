@@ -1,0 +1,105 @@
+"""`python -m reports [key=value ...]`: the HTML report (and CSV) of the studies in an Optuna storage.
+`python -m reports --help` lists the options (reports/config.py)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from search.errors import UserError
+
+log = logging.getLogger("reports")
+
+
+def build(cfg) -> Path:
+    import optuna
+
+    from reports import collect, dashboard, figures, page, table
+    from reports.verdict import decide, rule_text
+    from search.storage import mask
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = collect.open_reporting_storage(cfg.storage)
+    names = collect.study_names(storage, cfg.studies)
+    out = Path(cfg.out)
+    rule = rule_text(cfg)
+    rows, sections, per_study = [], [], []
+    for i, name in enumerate(names):
+        start = time.perf_counter()
+        data = collect.load(storage, name)
+        verdict = decide(data, cfg)
+        rows.append((data, verdict))
+        figs = {
+            "best-so-far": figures.best_so_far(data),
+            "expected-max": figures.expected_max_figure(data),
+            "distributions": figures.distributions(data),
+            "slices": figures.slices(data),
+            "importance": figures.importances(data),
+            "cost": figures.costs(data),
+            "learning-curves": figures.learning_curves(data),
+        }
+        per_study.append((data, verdict, figs))
+        log.info("[%d/%d] %s: %d trials, verdict %s (%.1f s)", i + 1, len(names), name, len(data.trials),
+                 verdict.label, time.perf_counter() - start)
+    summary = table.summary_table(rows)
+    for i, ((data, verdict, figs), r) in enumerate(zip(per_study, summary.to_dict("records"))):
+        sections.append(page.study_section(i, data, verdict, r, [page.figure_html(f, f"s{i}-{k}")
+                                                                  for k, f in figs.items()]))
+    forest = figures.forest(rows)
+    html = page.page("cellsearch report: LSTM or GRU?", mask(cfg.storage.url), rule, page.summary_html(summary),
+                     page.figure_html(forest, "forest"), sections, [d.label for d, _ in rows])
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        summary.to_csv(out.with_suffix(".csv"), index=False)
+    except OSError as e:
+        raise UserError(f"out={cfg.out}: cannot write the report ({e.strerror}); choose another out=PATH") from None
+    if cfg.images:
+        write_images(cfg.images, out, forest, per_study)
+    if cfg.dashboard:
+        for data, verdict, figs in per_study:
+            try:
+                dashboard.save(data, verdict, rule, str(out.resolve()),
+                               {k: figs[k] for k in ("best-so-far", "expected-max", "distributions", "slices")})
+            except Exception as e:  # noqa: BLE001 - the report is written; the dashboard copy is a convenience
+                log.warning("could not save the verdict into study %r for optuna-dashboard (%s: %s); "
+                            "the report is written; pass dashboard=false to skip this", data.name,
+                            type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+    log.info("report: %s (%.1f MB); table: %s", out, out.stat().st_size / 1e6, out.with_suffix(".csv"))
+    return out
+
+
+def write_images(kind: str, out: Path, forest, per_study) -> None:
+    try:
+        import kaleido  # noqa: F401 - plotly's image export needs it
+    except ImportError:
+        raise UserError(f"images={kind} needs kaleido: pip install 'cellsearch[images]' (or images=null)") from None
+    folder = out.with_name(out.stem + "-figures")
+    folder.mkdir(parents=True, exist_ok=True)
+    forest.write_image(folder / f"summary-forest.{kind}")
+    for i, (data, _, figs) in enumerate(per_study):
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in data.name)
+        for key, fig in figs.items():
+            fig.write_image(folder / f"{i:02d}-{safe}-{key}.{kind}")
+    log.info("figures: %s", folder)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from reports.config import HELP, parse
+
+    if any(a in ("-h", "--help") for a in argv):
+        print(HELP)
+        return 0
+    try:
+        build(parse(argv))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,165 @@
+"""Read the studies to report from an Optuna storage into plain tables, one row per trial.
+
+A cellsearch study carries its metric, dataset card (with the baseline) and resolved config as study
+attributes (search/study.py), each trial its cell, test score and costs as user attributes
+(search/objective.py), and its re-evaluation runs live in the sibling study `<name>.reeval` (search/reeval.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from search.errors import UserError
+from search.storage import DEFAULT_URL, open_storage
+
+log = logging.getLogger(__name__)
+REEVAL_SUFFIX = ".reeval"
+
+
+@dataclass
+class StudyData:
+    name: str
+    metric: dict  # {"name", "direction", "unit"}
+    dataset: dict  # the dataset card, with "baseline": {"name", "val", "test"}
+    config: dict  # the resolved config of the study's first run (password masked)
+    trials: pd.DataFrame  # one row per trial (see `trial_table`)
+    curves: dict[int, dict[int, float]]  # trial number -> {epoch: validation value}
+    reeval: pd.DataFrame | None = None  # one row per re-evaluation run: cell, seed, val, test, ...
+    distributions: dict = field(default_factory=dict)  # parameter -> Optuna distribution (for log axes)
+    study: optuna.Study | None = None
+
+    @property
+    def maximize(self) -> bool:
+        return self.metric["direction"] == "maximize"
+
+    @property
+    def label(self) -> str:
+        """What a row of the summary is called: the dataset, and the study when it says more."""
+        dataset = self.dataset.get("name", "?")
+        return dataset if dataset == self.name else f"{dataset} ({self.name})"
+
+    def metric_label(self, split: str = "val") -> str:
+        split_name = {"val": "validation", "test": "test"}[split]
+        return f"{split_name} {self.metric['name']} ({self.metric['unit']})"
+
+    def cells(self) -> list[str]:
+        return sorted(c for c in self.trials["cell"].dropna().unique())
+
+
+def storage_url(url: str | None) -> str:
+    """`storage.url`, or the file a default `python -m search` run writes in this directory."""
+    if url:
+        return url
+    sqlite_file = Path(DEFAULT_URL["one"].removeprefix("sqlite:///"))
+    journal_file = Path(DEFAULT_URL["several"])
+    if sqlite_file.is_file():
+        return DEFAULT_URL["one"]
+    if journal_file.is_file():
+        return DEFAULT_URL["several"]
+    raise UserError(f"no study storage here ({sqlite_file} or {journal_file}); run python -m search first, "
+                    "or give storage.url=... (e.g. sqlite:///path/to.db or postgresql://user@host/db)")
+
+
+def open_reporting_storage(storage_cfg) -> optuna.storages.BaseStorage:
+    url = storage_url(storage_cfg.url)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise UserError(f"storage.url={url}: no such file (a report never creates a storage); check the path")
+    storage_cfg.url = url
+    return open_storage(storage_cfg)
+
+
+def study_names(storage, wanted: list[str] | None) -> list[str]:
+    names = optuna.get_all_study_names(storage)
+    if wanted is None:
+        chosen = [n for n in names if not n.endswith(REEVAL_SUFFIX)]
+        if not chosen:
+            raise UserError("the storage holds no study yet; run python -m search first")
+        return chosen
+    missing = [n for n in wanted if n not in names]
+    if missing:
+        known = ", ".join(n for n in names if not n.endswith(REEVAL_SUFFIX)) or "none"
+        raise UserError(f"studies={wanted}: no study named {missing[0]!r} in the storage (it holds: {known})")
+    return list(wanted)
+
+
+def _duration(trial: optuna.trial.FrozenTrial) -> float:
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return np.nan
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataFrame:
+    """One row per trial: number, state, cell, value (validation; a pruned trial's last reported one),
+    test, costs, times, and one column per parameter (prefixed `param:`)."""
+    rows = []
+    for t in trials:
+        value = t.value if t.state == TrialState.COMPLETE else None
+        if t.state == TrialState.PRUNED and t.intermediate_values:
+            value = t.intermediate_values[max(t.intermediate_values)]
+        attrs = t.user_attrs
+        rows.append({
+            "number": t.number,
+            "state": t.state.name,
+            "cell": t.params.get("cell", attrs.get("cell")),
+            "value": value,
+            "test": attrs.get(f"test_{metric}"),
+            "n_params": attrs.get("n_params"),
+            "sec_per_epoch": attrs.get("sec_per_epoch"),
+            "epochs": attrs.get("epochs", len(t.intermediate_values) or None),
+            "start": t.datetime_start,
+            "complete": t.datetime_complete,
+            "duration": _duration(t),
+            "fail_reason": attrs.get("fail_reason"),
+            **{f"param:{k}": v for k, v in t.params.items()},
+        })
+    columns = ["number", "state", "cell", "value", "test", "n_params", "sec_per_epoch", "epochs", "start",
+               "complete", "duration", "fail_reason"]
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    for column in ("value", "test", "n_params", "sec_per_epoch", "epochs", "duration"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def load(storage, name: str) -> StudyData:
+    study = optuna.load_study(study_name=name, storage=storage)
+    attrs = study.user_attrs
+    if "metric" not in attrs:
+        raise UserError(f"study {name!r} was not made by cellsearch (it has no metric attribute); "
+                        "leave it out with studies=[...]")
+    metric = attrs["metric"]
+    trials = study.get_trials(deepcopy=False)
+    distributions = {}
+    for t in trials:
+        distributions.update(t.distributions)
+    data = StudyData(
+        name=name,
+        metric=metric,
+        dataset=attrs.get("dataset", {}),
+        config=attrs.get("config", {}),
+        trials=trial_table(trials, metric["name"]),
+        curves={t.number: dict(t.intermediate_values) for t in trials if t.intermediate_values},
+        distributions=distributions,
+        study=study,
+    )
+    try:
+        runs = optuna.load_study(study_name=name + REEVAL_SUFFIX, storage=storage)
+    except KeyError:
+        return data
+    table = pd.DataFrame([{
+        "cell": t.user_attrs.get("cell"),
+        "seed": t.user_attrs.get("seed"),
+        "source_trial": t.user_attrs.get("source_trial"),
+        "val": t.user_attrs.get(f"val_{metric['name']}"),
+        "test": t.user_attrs.get(f"test_{metric['name']}"),
+        "n_params": t.user_attrs.get("n_params"),
+        "sec_per_epoch": t.user_attrs.get("sec_per_epoch"),
+    } for t in runs.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))])
+    data.reeval = table if len(table) else None
+    return data

@@ -1,0 +1,74 @@
+"""The report's settings: `python -m reports key=value ...` (OmegaConf dotted overrides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from search.config import StorageConfig
+from search.errors import UserError
+
+HELP = """usage: python -m reports [key=value ...]
+
+Writes one self-contained HTML report (and a CSV of its summary table) from the cellsearch studies in an
+Optuna storage. Options (defaults in brackets):
+  storage.url=URL        the storage to read [sqlite:///cellsearch.db, else cellsearch.log when only that exists]
+  studies=[a,b]          studies to report [every study except the <name>.reeval re-evaluation studies]
+  out=PATH               the HTML file [reports/index.html]; the CSV is written beside it (.csv)
+  rope_points=0.5        region of practical equivalence for metrics in percent (accuracy): +-0.5 points
+  rope_relative=0.01     ... for every other metric: +-1 % of the cells' mean score
+  min_trials=5           completed search trials per cell below which the verdict is "not enough evidence"
+  min_seeds=3            re-evaluation seeds per cell needed to use them (else the search's trials are used)
+  confidence=0.95        of the bootstrap interval
+  n_resamples=2000       bootstrap resamples
+  bootstrap_seed=0       fixes the bootstrap, so the same studies give the same report
+  dashboard=true         also save the verdict (a note) and the main figures into each study for optuna-dashboard
+  images=null            png or svg: also write every figure as an image beside the HTML (needs kaleido)
+"""
+
+
+@dataclass
+class ReportConfig:
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    studies: Optional[List[str]] = None
+    out: str = "reports/index.html"
+    rope_points: float = 0.5
+    rope_relative: float = 0.01
+    min_trials: int = 5
+    min_seeds: int = 3
+    confidence: float = 0.95
+    n_resamples: int = 2000
+    bootstrap_seed: int = 0
+    dashboard: bool = True
+    images: Optional[str] = None
+
+
+_RULES = (
+    ("rope_points", lambda v: v >= 0, "a number of points >= 0"),
+    ("rope_relative", lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+    ("min_trials", lambda v: v >= 1, "a whole number >= 1"),
+    ("min_seeds", lambda v: v >= 2, "a whole number >= 2 (one seed has no spread)"),
+    ("confidence", lambda v: 0 < v < 1, "in (0, 1), e.g. 0.95"),
+    ("n_resamples", lambda v: v >= 100, "a whole number >= 100"),
+    ("images", lambda v: v in (None, "png", "svg"), "png, svg or null"),
+)
+
+
+def parse(argv: list[str]) -> ReportConfig:
+    """The settings from `key=value` arguments; a UserError in one line for anything wrong."""
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise UserError(f"'{bad[0]}' is not key=value; see python -m reports --help")
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(ReportConfig), OmegaConf.from_dotlist(argv))
+    except OmegaConfBaseException as e:
+        first = str(e).splitlines()[0]
+        raise UserError(f"{first}; see python -m reports --help") from None
+    for key, valid, what in _RULES:
+        value = OmegaConf.select(cfg, key)
+        if not valid(value):
+            raise UserError(f"{key}={value} is invalid: it must be {what}")
+    return OmegaConf.to_object(cfg)

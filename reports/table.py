@@ -1,0 +1,63 @@
+"""The summary table: one row per study (dataset), with the verdict, its interval, the scores against the
+baseline and the cost. The same rows are written as CSV and shown in the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reports.collect import StudyData
+from reports.verdict import CELLS, Verdict
+
+
+def _best_trial(data: StudyData, cell: str) -> pd.Series | None:
+    t = data.trials
+    done = t[(t.state == "COMPLETE") & t.value.notna() & (t.cell == cell)]
+    if done.empty:
+        return None
+    return done.loc[done.value.idxmax() if data.maximize else done.value.idxmin()]
+
+
+def row(data: StudyData, verdict: Verdict) -> dict:
+    t = data.trials
+    baseline = data.dataset.get("baseline", {})
+    out = {
+        "dataset": data.dataset.get("name"),
+        "study": data.name,
+        "metric": data.metric["name"],
+        "unit": data.metric["unit"],
+        "better": "higher" if data.maximize else "lower",
+        "verdict": verdict.label,
+        "effect_source": verdict.source,
+        "lstm_advantage": verdict.effect,
+        "ci_low": verdict.low,
+        "ci_high": verdict.high,
+        "p_other_better": verdict.p_other_better,
+        "rope": verdict.rope,
+        "baseline": baseline.get("name"),
+        "baseline_test": baseline.get("test"),
+    }
+    for cell in CELLS:
+        best = _best_trial(data, cell)
+        mine = t[t.cell == cell]
+        out.update({
+            f"{cell}_compared_score": verdict.scores.get(cell, np.nan),
+            f"{cell}_best_trial": None if best is None else int(best.number),
+            f"{cell}_best_val": np.nan if best is None else best.value,
+            f"{cell}_best_test": np.nan if best is None else best.test,
+            f"{cell}_params": np.nan if best is None else best.n_params,
+            f"{cell}_sec_per_epoch_median": float(mine.sec_per_epoch.median()) if mine.sec_per_epoch.notna().any()
+            else np.nan,
+            f"{cell}_search_minutes": float(mine.duration.sum()) / 60,
+            f"{cell}_complete": int((mine.state == "COMPLETE").sum()),
+            f"{cell}_pruned": int((mine.state == "PRUNED").sum()),
+            f"{cell}_failed": int((mine.state == "FAIL").sum()),
+            f"{cell}_reeval_seeds": verdict.seeds.get(cell, 0),
+        })
+    finished = t.complete.dropna()
+    out["study_wall_minutes"] = ((finished.max() - t.start.min()).total_seconds() / 60) if len(finished) else np.nan
+    return out
+
+
+def summary_table(rows: list[tuple[StudyData, Verdict]]) -> pd.DataFrame:
+    return pd.DataFrame([row(d, v) for d, v in rows])

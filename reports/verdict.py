@@ -1,0 +1,145 @@
+"""The verdict: which cell type wins on a study, by a fixed rule written into the report.
+
+Effect: the advantage of the LSTM over the GRU in the study's metric, oriented so that a positive number
+means the LSTM is better (higher accuracy, lower error). It is measured
+- from the re-evaluation runs when each cell has at least `min_seeds` of them: the difference of the mean
+  test scores over seeds (each seed retrains the cell's best configuration);
+- otherwise from the search: the difference of the test scores of each cell's best trial, chosen by
+  validation score. This holds only one seed per configuration, and says so.
+The interval is a percentile bootstrap (scipy.stats.bootstrap; each cell's runs or trials resampled on
+their own), and "P(other better)" is the share of resamples in which the cell that the estimate does not
+favour comes out ahead.
+Rule: with fewer than `min_trials` completed search trials for a cell: "not enough evidence". Else, if the
+whole interval lies above +ROPE, the LSTM wins; below -ROPE, the GRU; inside [-ROPE, +ROPE]: "practically
+equivalent"; otherwise "no clear winner". ROPE, the region of practical equivalence, is `rope_points` for
+metrics in percent (e.g. 0.5 points of accuracy) and `rope_relative` times the cells' mean score for
+every other metric (e.g. 1 % of the error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from reports.collect import StudyData
+
+CELLS = ("lstm", "gru")
+NOT_ENOUGH = "not enough evidence"
+EQUIVALENT = "practically equivalent"
+UNDECIDED = "no clear winner"
+
+
+@dataclass
+class Verdict:
+    label: str  # LSTM | GRU | practically equivalent | no clear winner | not enough evidence
+    winner: str | None  # lstm | gru | None
+    source: str  # "re-evaluation" | "search" | "none"
+    source_detail: str  # what exactly the effect was computed from
+    effect: float  # LSTM's advantage, metric units, positive = LSTM better
+    low: float  # the interval of the effect
+    high: float
+    p_other_better: float  # share of resamples where the cell not favoured by `effect` is better
+    rope: float
+    scores: dict = field(default_factory=dict)  # cell -> the score the effect compares (mean over seeds, or best trial's test)
+    counts: dict = field(default_factory=dict)  # cell -> completed search trials
+    seeds: dict = field(default_factory=dict)  # cell -> re-evaluation runs
+
+    @property
+    def relative(self) -> tuple[float, float, float]:
+        """Effect and interval in % of the GRU's score, for plotting datasets on one axis."""
+        base = abs(self.scores.get("gru", np.nan)) or np.nan
+        return tuple(100.0 * v / base for v in (self.effect, self.low, self.high))
+
+
+def rope_width(data: StudyData, scores: dict, rope_points: float, rope_relative: float) -> float:
+    if data.metric.get("unit") == "%":
+        return rope_points
+    return rope_relative * abs(float(np.mean(list(scores.values()))))
+
+
+def _bootstrap(samples: tuple, statistic, cfg) -> tuple[float, float, np.ndarray]:
+    result = stats.bootstrap(samples, statistic, vectorized=True, paired=False, method="percentile",
+                             confidence_level=cfg.confidence, n_resamples=cfg.n_resamples,
+                             rng=np.random.default_rng(cfg.bootstrap_seed))
+    interval = result.confidence_interval
+    return float(interval.low), float(interval.high), result.bootstrap_distribution
+
+
+def decide(data: StudyData, cfg) -> Verdict:
+    sign = 1.0 if data.maximize else -1.0
+    trials = data.trials
+    complete = trials[(trials.state == "COMPLETE") & trials.value.notna() & trials.test.notna()]
+    counts = {c: int((complete.cell == c).sum()) for c in CELLS}
+    reeval = data.reeval
+    seeds = {c: 0 if reeval is None else int((reeval.cell == c).sum()) for c in CELLS}
+    nan = float("nan")
+    if not all(c in data.cells() for c in CELLS):
+        searched = ", ".join(data.cells()) or "none"
+        return Verdict(NOT_ENOUGH, None, "none", f"cells searched: {searched}; both lstm and gru are needed",
+                       nan, nan, nan, nan, nan, {}, counts, seeds)
+
+    if all(seeds[c] >= cfg.min_seeds for c in CELLS):
+        runs = {c: reeval.loc[reeval.cell == c, "test"].to_numpy(float) for c in CELLS}
+        scores = {c: float(runs[c].mean()) for c in CELLS}
+        effect = sign * (scores["lstm"] - scores["gru"])
+        low, high, dist = _bootstrap((runs["lstm"], runs["gru"]),
+                                     lambda a, b, axis: sign * (a.mean(axis) - b.mean(axis)), cfg)
+        source = "re-evaluation"
+        detail = (f"mean test {data.metric['name']} over re-evaluation seeds (lstm {seeds['lstm']}, gru "
+                  f"{seeds['gru']}), each retraining the cell's best configuration")
+    else:
+        vals = {c: complete.loc[complete.cell == c, "value"].to_numpy(float) for c in CELLS}
+        tests = {c: complete.loc[complete.cell == c, "test"].to_numpy(float) for c in CELLS}
+        if min(counts.values()) == 0:
+            return Verdict(NOT_ENOUGH, None, "none", "a cell has no completed trial with a test score",
+                           nan, nan, nan, nan, nan, {}, counts, seeds)
+        pick = np.argmax if data.maximize else np.argmin
+        scores = {c: float(tests[c][pick(vals[c])]) for c in CELLS}
+        effect = sign * (scores["lstm"] - scores["gru"])
+
+        def best_test(c, rows, axis):
+            rows = rows.astype(int)
+            return np.take_along_axis(tests[c][rows], np.expand_dims(pick(vals[c][rows], axis=axis), axis), axis
+                                      ).squeeze(axis)
+
+        if min(counts.values()) >= 2:
+            low, high, dist = _bootstrap(
+                (np.arange(counts["lstm"], dtype=float), np.arange(counts["gru"], dtype=float)),
+                lambda a, b, axis: sign * (best_test("lstm", a, axis) - best_test("gru", b, axis)), cfg)
+        else:
+            low, high, dist = nan, nan, np.array([effect])
+        source = "search"
+        detail = (f"test {data.metric['name']} of each cell's best trial by validation (lstm {counts['lstm']}, "
+                  f"gru {counts['gru']} completed trials, resampled); one seed each: re-evaluate for more")
+
+    rope = rope_width(data, scores, cfg.rope_points, cfg.rope_relative)
+    favoured_lstm = effect >= 0
+    p_other = float(np.mean(dist < 0) if favoured_lstm else np.mean(dist > 0))
+    if min(counts.values()) < cfg.min_trials or not np.isfinite(low):
+        label, winner = NOT_ENOUGH, None
+    elif low > rope:
+        label, winner = "LSTM", "lstm"
+    elif high < -rope:
+        label, winner = "GRU", "gru"
+    elif -rope <= low and high <= rope:
+        label, winner = EQUIVALENT, None
+    else:
+        label, winner = UNDECIDED, None
+    return Verdict(label, winner, source, detail, effect, low, high, p_other, rope, scores, counts, seeds)
+
+
+def rule_text(cfg) -> str:
+    """The rule as the report states it."""
+    pct = round(100 * cfg.confidence)
+    return (f"Effect = the LSTM's advantage over the GRU in the study's metric (positive: the LSTM is better), from "
+            f"the re-evaluation runs when each cell has at least {cfg.min_seeds} (difference of mean test scores "
+            f"over seeds), otherwise from the search (difference of the test scores of each cell's best trial by "
+            f"validation). Interval: {pct} % percentile bootstrap, {cfg.n_resamples} resamples, each cell "
+            f"resampled on its own (seed {cfg.bootstrap_seed}). ROPE (region of practical equivalence): "
+            f"±{cfg.rope_points} points for metrics in %, else ±{100 * cfg.rope_relative:g} % of the cells' mean "
+            f"score. Verdict: fewer than {cfg.min_trials} completed search trials for a cell → {NOT_ENOUGH}; the "
+            f"whole interval above +ROPE → LSTM; below −ROPE → GRU; inside ±ROPE → {EQUIVALENT}; otherwise → "
+            f"{UNDECIDED}. P(other better) is the share of bootstrap resamples in which the cell that the "
+            f"estimate does not favour comes out ahead.")

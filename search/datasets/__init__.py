@@ -4,9 +4,11 @@ whose `load()` returns a Task; this table names them for Hydra's config store.""
 from search.datasets.airline import AirlineConfig
 from search.datasets.rt_polarity import RtPolarityConfig
 from search.datasets.series_csv import SeriesCsvConfig
+from search.datasets.text_csv import TextCsvConfig
 
 DATASETS = {
     "rt_polarity": RtPolarityConfig,
     "airline": AirlineConfig,
     "series_csv": SeriesCsvConfig,
+    "text_csv": TextCsvConfig,
 }

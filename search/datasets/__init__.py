@@ -3,6 +3,7 @@ whose `load()` returns a Task; this table names them for Hydra's config store.""
 
 from search.datasets.airline import AirlineConfig
 from search.datasets.rt_polarity import RtPolarityConfig
+from search.datasets.sentiment_generated import SentimentGeneratedConfig
 from search.datasets.series_csv import SeriesCsvConfig
 from search.datasets.text_csv import TextCsvConfig
 
@@ -11,4 +12,5 @@ DATASETS = {
     "airline": AirlineConfig,
     "series_csv": SeriesCsvConfig,
     "text_csv": TextCsvConfig,
+    "sentiment_generated": SentimentGeneratedConfig,
 }

@@ -8,6 +8,8 @@ near the start or near the end of the text and a model must carry it across the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 POSITIVE = ["gripping", "moving", "brilliant", "charming", "witty", "gorgeous", "tender", "sharp",
@@ -28,31 +30,52 @@ DISTRACTORS = [
 ]
 
 
-def _clause(rng: np.random.Generator, polarity: int) -> str:
-    """A clause of the given polarity (1 positive, 0 negative), negated half of the time."""
-    negate = rng.random() < 0.5
+@dataclass(frozen=True)
+class Review:
+    text: str
+    label: int  # 1 positive, 0 negative
+    position: str  # start | end: where the verdict sits
+    negated: bool  # the deciding clause is negated ("is not gripping")
+    contrast: bool  # "A , but B": B decides, A has the opposite polarity
+    distractors: int  # neutral sentences around the verdict
+    carry: int  # tokens after the verdict: how far a left-to-right reader must keep it
+
+
+def _clause(rng: np.random.Generator, polarity: int, negation: float = 0.5) -> tuple[str, bool]:
+    """A clause of the given polarity (1 positive, 0 negative), negated with probability `negation`."""
+    negate = rng.random() < negation
     words = POSITIVE if polarity != negate else NEGATIVE
     subject = SUBJECTS[rng.integers(len(SUBJECTS))]
     adjective = words[rng.integers(len(words))]
     if negate:
-        return f"{subject} is {NEGATORS[rng.integers(len(NEGATORS))]} {adjective}"
-    return f"{subject} is {adjective}"
+        return f"{subject} is {NEGATORS[rng.integers(len(NEGATORS))]} {adjective}", True
+    return f"{subject} is {adjective}", False
+
+
+def reviews(n: int, seed: int, min_distractors: int = 0, max_distractors: int = 4, negation: float = 0.5,
+            contrast: float = 0.3, start_share: float = 0.5) -> list[Review]:
+    """`n` reviews, half positive, in a seeded random order. Each has between `min_distractors` and
+    `max_distractors` neutral sentences (about 6 tokens each); its verdict stands before them with
+    probability `start_share`, else after them."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for i in range(n):
+        label = i % 2
+        verdict, negated = _clause(rng, label, negation)
+        contrasted = rng.random() < contrast
+        if contrasted:  # "A , but B": B decides
+            verdict = f"{_clause(rng, 1 - label, negation)[0]} , but {verdict}"
+        count = rng.integers(min_distractors, max_distractors + 1)
+        filler = [DISTRACTORS[j] for j in rng.integers(len(DISTRACTORS), size=count)]
+        at_start = rng.random() < start_share
+        sentences = [verdict, *filler] if at_start else [*filler, verdict]
+        carry = sum(len(f.split()) + 1 for f in filler) if at_start else 0  # each sentence and its " ."
+        made.append(Review(" . ".join(sentences) + " .", label, "start" if at_start else "end", negated,
+                           contrasted, int(count), carry + 1))
+    return [made[i] for i in rng.permutation(n)]
 
 
 def generate(n: int, seed: int, max_distractors: int = 4) -> tuple[list[str], list[int], list[str]]:
     """`n` reviews, half positive; returns texts, labels (1 positive) and where the verdict sits."""
-    rng = np.random.default_rng(seed)
-    texts, labels, positions = [], [], []
-    for i in range(n):
-        label = i % 2
-        verdict = _clause(rng, label)
-        if rng.random() < 0.3:  # "A , but B": B decides
-            verdict = f"{_clause(rng, 1 - label)} , but {verdict}"
-        filler = [DISTRACTORS[j] for j in rng.integers(len(DISTRACTORS), size=rng.integers(max_distractors + 1))]
-        at_start = rng.random() < 0.5
-        sentences = [verdict, *filler] if at_start else [*filler, verdict]
-        texts.append(" . ".join(sentences) + " .")
-        labels.append(label)
-        positions.append("start" if at_start else "end")
-    order = rng.permutation(n)
-    return [texts[i] for i in order], [labels[i] for i in order], [positions[i] for i in order]
+    made = reviews(n, seed, 0, max_distractors)
+    return [r.text for r in made], [r.label for r in made], [r.position for r in made]

@@ -1,5 +1,10 @@
 """One sequence model for both cell types: torch.nn.LSTM or torch.nn.GRU (cuDNN kernels on a GPU),
-then a linear head read off the last real time step: class logits or a regression value."""
+then a linear head read off the last real time step (class logits or a regression value), or off every
+time step for tasks that predict at each step (`Task.every_step`: language models, piano rolls, copying).
+
+The recurrent state can be passed in and handed back (`state=`, `return_state=True`) so that a task read
+as long streams (truncated back-propagation through time) continues each row from the previous chunk.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,22 @@ from torch import nn
 from search.tasks import Task
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None  # GRU: h; LSTM: (h, c); None: zeros
+
+
+def detach(state: State) -> State:
+    """The state as a constant: gradients stop at the chunk boundary, the values carry on."""
+    if state is None or isinstance(state, torch.Tensor):
+        return None if state is None else state.detach()
+    return tuple(s.detach() for s in state)
 
 
 class SequenceModel(nn.Module):
     def __init__(self, cell: str, hidden_size: int, num_layers: int, dropout: float, n_outputs: int,
                  vocab_size: int | None = None, embedding_dim: int | None = None, n_features: int | None = None,
-                 forget_bias: float = 1.0):
+                 forget_bias: float = 1.0, every_step: bool = False):
         super().__init__()
+        self.every_step = every_step
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size else None
         input_size = embedding_dim if vocab_size else n_features
         self.rnn = CELLS[cell](input_size, hidden_size, num_layers, batch_first=True,
@@ -33,22 +47,30 @@ class SequenceModel(nn.Module):
                 with torch.no_grad():
                     bias[hidden:2 * hidden] = value if name.startswith("bias_ih") else 0.0
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None, state: State = None,
+                return_state: bool = False):
+        """Logits or values: [B, n_outputs], or [B, T, n_outputs] with every_step (padded steps included;
+        the task masks them). With return_state, also the final recurrent state (for the next chunk)."""
         if self.embedding is not None:
             x = self.embedding(x)
-        output, _ = self.rnn(x)  # [B, T, H]; right padding never reaches earlier steps of a forward RNN
+        output, final = self.rnn(x, state)  # [B, T, H]; right padding never reaches earlier steps of a forward RNN
+        if self.every_step:
+            output = self.head(self.dropout(output))
+            return (output, final) if return_state else output
         if lengths is None:
             last = output[:, -1]
         else:
             last = output[torch.arange(len(output), device=output.device), lengths - 1]
-        return self.head(self.dropout(last))
+        output = self.head(self.dropout(last))
+        return (output, final) if return_state else output
 
 
 def build_model(model_cfg, task: Task) -> SequenceModel:
     cell = getattr(model_cfg.cell, "value", model_cfg.cell)
     return SequenceModel(cell, model_cfg.hidden_size, model_cfg.num_layers, model_cfg.dropout, task.n_outputs,
                          vocab_size=task.vocab_size, embedding_dim=model_cfg.embedding_dim,
-                         n_features=task.n_features, forget_bias=model_cfg.forget_bias)
+                         n_features=task.n_features, forget_bias=model_cfg.forget_bias,
+                         every_step=task.every_step)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -33,10 +33,11 @@ class Batch:
     x: torch.Tensor  # [B, T] token ids or [B, T, F] values
     lengths: torch.Tensor | None  # [B] real lengths (right-padded text); None when every row is full
     y: torch.Tensor
+    carry: bool = False  # the rows continue the previous batch's rows: start from its final (detached) state
 
     def to(self, device: torch.device) -> "Batch":
         lengths = None if self.lengths is None else self.lengths.to(device)
-        return Batch(self.x.to(device), lengths, self.y.to(device))
+        return Batch(self.x.to(device), lengths, self.y.to(device), self.carry)
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Task:
     vocab_size: int | None = None
     n_features: int | None = None
     n_outputs: int = 1
+
+    every_step: ClassVar[bool] = False  # the head reads every time step ([B, T, n_outputs]), not the last real one
+    uses_seq_len: ClassVar[bool] = True  # False: the sequences have their own length; dataset.seq_len means nothing
 
     @property
     def max_seq_len(self) -> int | None:

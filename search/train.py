@@ -11,6 +11,7 @@ from typing import Callable
 
 import torch
 
+from search.model import detach
 from search.tasks import Task
 
 
@@ -50,9 +51,14 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
     for epoch in range(1, train_cfg.max_epochs + 1):
         start = time.perf_counter()
         model.train()
+        state = None  # streams (batch.carry) start each epoch from zeros
         for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):
             batch = batch.to(device)
-            loss = task.loss(model(batch.x, batch.lengths), batch.y)
+            if batch.carry:  # truncated BPTT: the state flows on, its gradient stops at the chunk boundary
+                output, state = model(batch.x, batch.lengths, detach(state), return_state=True)
+            else:
+                output = model(batch.x, batch.lengths)
+            loss = task.loss(output, batch.y)
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"training loss became {loss.item()} in epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)

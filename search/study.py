@@ -70,6 +70,9 @@ def load_task(cfg: DictConfig) -> Task:
     task = OmegaConf.to_object(cfg.dataset).load()
     longest = task.max_seq_len
     spec = cfg.space.get("dataset.seq_len")
+    if spec is not None and not task.uses_seq_len:
+        raise UserError(f"the space searches dataset.seq_len, which {task.name} does not use (its sequences have "
+                        "their own length); remove dataset.seq_len from the space")
     if spec is None:
         reach = cfg.dataset.seq_len
     elif spec.type == "categorical":

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,14 +23,26 @@ def build(cfg) -> Path:
     from search.storage import mask
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = Path(cfg.out)
+    try:  # fail before the work, not after it
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(out.parent, os.W_OK):
+            raise PermissionError(errno.EACCES, "permission denied")
+    except OSError as e:
+        raise UserError(f"out={cfg.out}: cannot write the report there ({e.strerror}); choose another out=PATH") from None
     storage = collect.open_reporting_storage(cfg.storage)
     names = collect.study_names(storage, cfg.studies)
-    out = Path(cfg.out)
     rule = rule_text(cfg)
     rows, sections, per_study = [], [], []
     for i, name in enumerate(names):
         start = time.perf_counter()
-        data = collect.load(storage, name)
+        try:
+            data = collect.load(storage, name)
+        except collect.NotCellsearch as e:
+            if cfg.studies is not None:  # asked for by name: an error; found among all studies: skipped
+                raise
+            log.info("[%d/%d] skipped: %s", i + 1, len(names), e)
+            continue
         verdict = decide(data, cfg)
         rows.append((data, verdict))
         figs = {
@@ -43,6 +57,8 @@ def build(cfg) -> Path:
         per_study.append((data, verdict, figs))
         log.info("[%d/%d] %s: %d trials, verdict %s (%.1f s)", i + 1, len(names), name, len(data.trials),
                  verdict.label, time.perf_counter() - start)
+    if not rows:
+        raise UserError("the storage holds no cellsearch study (only studies other tools made); run python -m search")
     summary = table.summary_table(rows)
     for i, ((data, verdict, figs), r) in enumerate(zip(per_study, summary.to_dict("records"))):
         sections.append(page.study_section(i, data, verdict, r, [page.figure_html(f, f"s{i}-{k}")
@@ -51,7 +67,6 @@ def build(cfg) -> Path:
     html = page.page("cellsearch report: LSTM or GRU?", mask(cfg.storage.url), rule, page.summary_html(summary),
                      page.figure_html(forest, "forest"), sections, [d.label for d, _ in rows])
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
         summary.to_csv(out.with_suffix(".csv"), index=False)
     except OSError as e:

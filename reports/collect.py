@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 REEVAL_SUFFIX = ".reeval"
 
 
+class NotCellsearch(UserError):
+    """A study in the storage that cellsearch did not make."""
+
+
 @dataclass
 class StudyData:
     name: str
@@ -131,7 +135,7 @@ def load(storage, name: str) -> StudyData:
     study = optuna.load_study(study_name=name, storage=storage)
     attrs = study.user_attrs
     if "metric" not in attrs:
-        raise UserError(f"study {name!r} was not made by cellsearch (it has no metric attribute); "
+        raise NotCellsearch(f"study {name!r} was not made by cellsearch (it has no metric attribute); "
                         "leave it out with studies=[...]")
     metric = attrs["metric"]
     trials = study.get_trials(deepcopy=False)

@@ -29,6 +29,14 @@ LAYOUT = dict(template="plotly_white", height=380, margin=dict(l=60, r=20, t=60,
               legend=dict(orientation="h", y=-0.2))
 
 
+def _say_if_empty(fig: go.Figure, why: str) -> go.Figure:
+    """A figure with nothing to draw says why, instead of showing empty axes."""
+    if not any(trace.x is not None and len([x for x in trace.x if x is not None]) for trace in fig.data):
+        fig.add_annotation(text=_escape(why), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           font=dict(size=14, color=NEUTRAL))
+    return fig
+
+
 def _colour(cell: str) -> str:
     return COLOURS.get(cell, NEUTRAL)
 
@@ -73,7 +81,7 @@ def best_so_far(data: StudyData) -> go.Figure:
     fig.update_xaxes(title_text="minutes since the study's first trial", row=1, col=2)
     fig.update_yaxes(title_text=f"best {data.metric_label('val')}", row=1, col=1)
     fig.update_layout(title=_title(data, "best validation score so far, per cell type"), **LAYOUT)
-    return fig
+    return _say_if_empty(fig, "no completed trial yet")
 
 
 def _baseline_line(fig: go.Figure, data: StudyData, split: str) -> None:
@@ -110,7 +118,7 @@ def expected_max_figure(data: StudyData) -> go.Figure:
     fig.update_xaxes(title_text="number of completed trials of the cell type", type="log")
     fig.update_yaxes(title_text=f"expected best {data.metric_label('val')}")
     fig.update_layout(title=_title(data, f"expected best validation score after k trials — {note}"), **LAYOUT)
-    return fig
+    return _say_if_empty(fig, "no completed trial yet")
 
 
 def distributions(data: StudyData) -> go.Figure:
@@ -131,7 +139,7 @@ def distributions(data: StudyData) -> go.Figure:
     fig.update_yaxes(title_text=data.metric_label("val"))
     fig.update_layout(title=_title(data, f"validation scores per cell type{_escape(note)}"),
                       showlegend=False, **LAYOUT)
-    return fig
+    return _say_if_empty(fig, "no completed or pruned trial with a score yet")
 
 
 def _params(data: StudyData) -> list[str]:
@@ -168,7 +176,7 @@ def slices(data: StudyData) -> go.Figure:
     fig.update_layout(title=_title(data, "each hyperparameter against the validation score, per cell type "
                                          "(completed trials)"),
                       **{**LAYOUT, "height": 300 * rows + 80})
-    return fig
+    return _say_if_empty(fig, "no completed trial yet")
 
 
 def importances(data: StudyData) -> go.Figure:
@@ -200,7 +208,7 @@ def importances(data: StudyData) -> go.Figure:
     suffix = f" ({'; '.join(notes)})" if notes else ""
     fig.update_layout(barmode="group", title=_title(data, "hyperparameter importance per cell type" +
                                                     _escape(suffix)), **LAYOUT)
-    return fig
+    return _say_if_empty(fig, "too few completed trials per cell type (4 needed) to rank hyperparameters")
 
 
 def costs(data: StudyData) -> go.Figure:
@@ -221,7 +229,7 @@ def costs(data: StudyData) -> go.Figure:
     fig.update_xaxes(title_text="seconds per epoch", type="log", row=1, col=2)
     fig.update_yaxes(title_text=data.metric_label("val"), row=1, col=1)
     fig.update_layout(title=_title(data, "cost against score, per cell type (completed trials)"), **LAYOUT)
-    return fig
+    return _say_if_empty(fig, "no completed trial yet")
 
 
 def learning_curves(data: StudyData, per_cell: int = 3) -> go.Figure:
@@ -242,7 +250,7 @@ def learning_curves(data: StudyData, per_cell: int = 3) -> go.Figure:
     fig.update_yaxes(title_text=data.metric_label("val"))
     fig.update_layout(title=_title(data, f"learning curves of the {per_cell} best trials of each cell type"),
                       **LAYOUT)
-    return fig
+    return _say_if_empty(fig, "no completed trial with a learning curve yet")
 
 
 def forest(rows: list[tuple[StudyData, Verdict]]) -> go.Figure:
@@ -274,4 +282,4 @@ def forest(rows: list[tuple[StudyData, Verdict]]) -> go.Figure:
     fig.update_layout(title="Verdict per dataset: effect and interval",
                       **{**LAYOUT, "height": 200 + 50 * len(rows), "legend": dict(orientation="h", y=1.02, x=0,
                                                                                  yanchor="bottom")})
-    return fig
+    return _say_if_empty(fig, "no study has an effect to show yet")

@@ -117,8 +117,11 @@ def decide(data: StudyData, cfg) -> Verdict:
     rope = rope_width(data, scores, cfg.rope_points, cfg.rope_relative)
     favoured_lstm = effect >= 0
     p_other = float(np.mean(dist < 0) if favoured_lstm else np.mean(dist > 0))
-    if min(counts.values()) < cfg.min_trials or not np.isfinite(low):
+    few = [c for c in CELLS if counts[c] < cfg.min_trials]
+    if few or not np.isfinite(low):
         label, winner = NOT_ENOUGH, None
+        detail += "; " + ", ".join(f"{c} has {counts[c]} completed search trials, fewer than min_trials="
+                                   f"{cfg.min_trials}" for c in few) if few else "; no interval from one trial"
     elif low > rope:
         label, winner = "LSTM", "lstm"
     elif high < -rope:

@@ -8,6 +8,8 @@ import math
 import numpy as np
 import optuna
 
+from search.compare import PerCellPruner  # as cellsearch prunes: each cell against its own trials
+
 METRIC = {"name": "accuracy", "direction": "maximize", "unit": "%"}
 
 
@@ -15,11 +17,13 @@ def make_study(storage, name: str, n_trials: int, lstm_advantage: float = 2.0, n
                dataset: str = "toy", seed: int = 0, sampler: optuna.samplers.BaseSampler | None = None,
                reeval_seeds: int = 0, epochs: int = 6) -> optuna.Study:
     """A study whose LSTM trials score `lstm_advantage` points of accuracy above the GRU's on average.
-    With `reeval_seeds`, also the `<name>.reeval` study with that many runs per cell."""
+    With `reeval_seeds`, also the `<name>.reeval` study with that many runs per cell. The trials run in memory
+    and are then copied into `storage` (a journal or SQLite storage would spend most of the time writing)."""
+    target, storage = storage, optuna.storages.InMemoryStorage()
     rng = np.random.default_rng(seed)
     sampler = sampler or optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(study_name=name, storage=storage, direction="maximize", sampler=sampler,
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))
+                                pruner=PerCellPruner(optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)))
     study.set_user_attr("metric", METRIC)
     study.set_user_attr("dataset", {"name": dataset, "source": "synthetic (tests/synthetic.py)", "size": 1000,
                                     "baseline": {"name": "majority class", "val": 50.0, "test": 50.0}})
@@ -67,4 +71,8 @@ def make_study(storage, name: str, n_trials: int, lstm_advantage: float = 2.0, n
                     user_attrs={"cell": cell, "seed": 1_000_000 + k, "source_trial": best.number,
                                 "val_accuracy": test + 0.1, "test_accuracy": test,
                                 "n_params": best.user_attrs["n_params"], "sec_per_epoch": 0.6}))
-    return study
+    if target is None:
+        return study
+    for copied in (name, f"{name}.reeval") if reeval_seeds else (name,):
+        optuna.copy_study(from_study_name=copied, from_storage=storage, to_storage=target)
+    return optuna.load_study(study_name=name, storage=target)

@@ -1,0 +1,292 @@
+"""`python -m reports` on real studies: the verdict against values computed here independently, the HTML
+in a real headless Chromium (no console errors, every figure drawn, hostile names shown as text), the
+notes for optuna-dashboard, bad input, and a 1,000-trial report's time and size."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from conftest import run_search
+from reports.collect import StudyData
+from reports.config import ReportConfig, parse
+from reports.expected_max import expected_max
+from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide
+from synthetic import make_study
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+HOSTILE_STUDY = "<script>window.__pwned=1</script>"
+HOSTILE_DATASET = '<img src=x onerror="window.__pwned=2">'
+CHROMIUM = os.environ.get("CELLSEARCH_CHROMIUM", "/usr/bin/chromium")
+
+
+def run_reports(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reports", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# --- the statistics ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("maximize", [True, False])
+def test_expected_max_equals_the_mean_best_over_all_subsets(maximize):
+    values = np.random.default_rng(3).normal(size=8)
+    k, mean, sd = expected_max(values, maximize)
+    best = max if maximize else min
+    for size in range(1, 9):
+        subsets = [best(c) for c in itertools.combinations(values, size)]
+        assert mean[size - 1] == pytest.approx(np.mean(subsets))
+        assert sd[size - 1] == pytest.approx(np.std(subsets), abs=1e-9)
+    assert list(k) == list(range(1, 9))
+
+
+def _data(lstm, gru, maximize=True, unit="%", reeval=None) -> StudyData:
+    """A study's tables made from lists of (validation, test) scores per cell."""
+    rows = [{"number": i, "state": "COMPLETE", "cell": cell, "value": v, "test": t}
+            for i, (cell, (v, t)) in enumerate([("lstm", s) for s in lstm] + [("gru", s) for s in gru])]
+    metric = {"name": "accuracy" if maximize else "rmse", "direction": "maximize" if maximize else "minimize",
+              "unit": unit}
+    return StudyData("s", metric, {"name": "d"}, {}, pd.DataFrame(rows), {}, reeval)
+
+
+def _reeval(lstm, gru):
+    return pd.DataFrame([{"cell": "lstm", "test": t} for t in lstm] + [{"cell": "gru", "test": t} for t in gru])
+
+
+def _percentile_bootstrap(a, b, stat, confidence=0.95, n=20000, seed=123):
+    rng = np.random.default_rng(seed)
+    draws = np.array([stat(rng.choice(a, len(a)), rng.choice(b, len(b))) for _ in range(n)])
+    return np.percentile(draws, [50 * (1 - confidence), 50 * (1 + confidence)]), draws
+
+
+def test_reeval_verdict_matches_an_independent_bootstrap():
+    lstm, gru = [81.0, 82.5, 80.7, 83.1, 81.9], [78.2, 79.0, 77.5, 79.9, 78.4]
+    trials = [(70 + i, 70 + i) for i in range(6)]
+    v = decide(_data(trials, trials, reeval=_reeval(lstm, gru)), ReportConfig())
+    assert v.source == "re-evaluation"
+    assert v.effect == pytest.approx(np.mean(lstm) - np.mean(gru))
+    (low, high), draws = _percentile_bootstrap(np.array(lstm), np.array(gru), lambda a, b: a.mean() - b.mean())
+    assert v.low == pytest.approx(low, abs=0.15) and v.high == pytest.approx(high, abs=0.15)
+    assert v.label == "LSTM" and v.winner == "lstm" and v.p_other_better == pytest.approx(np.mean(draws < 0), abs=0.01)
+
+
+def test_minimised_metric_orients_the_effect_and_the_rope_is_relative():
+    lstm, gru = [40.0, 41.0, 39.5, 40.2], [30.0, 30.5, 29.8, 30.3]  # rmse: the GRU is better
+    trials = [(50 - i, 50 - i) for i in range(6)]
+    v = decide(_data(trials, trials, maximize=False, unit="passengers", reeval=_reeval(lstm, gru)), ReportConfig())
+    assert v.effect == pytest.approx(np.mean(gru) - np.mean(lstm)) and v.effect < 0
+    assert v.rope == pytest.approx(0.01 * np.mean([np.mean(lstm), np.mean(gru)]))
+    assert v.label == "GRU" and v.winner == "gru"
+
+
+def test_equivalent_undecided_and_not_enough_evidence():
+    trials = [(70 + i, 70 + i) for i in range(6)]
+    same = [80.0, 80.1, 79.9, 80.05, 79.95, 80.0]
+    assert decide(_data(trials, trials, reeval=_reeval(same, same[::-1])), ReportConfig()).label == EQUIVALENT
+    spread_l, spread_g = [75.0, 85.0, 78.0, 83.0], [76.0, 84.0, 79.0, 80.0]
+    assert decide(_data(trials, trials, reeval=_reeval(spread_l, spread_g)), ReportConfig()).label == UNDECIDED
+    few = decide(_data(trials[:3], trials, reeval=_reeval(spread_l, spread_g)), ReportConfig())
+    assert few.label == NOT_ENOUGH and "lstm has 3 completed search trials" in few.source_detail
+    only_lstm = decide(_data(trials, []), ReportConfig())
+    assert only_lstm.label == NOT_ENOUGH and only_lstm.winner is None
+
+
+def test_search_verdict_uses_each_cells_best_trial_by_validation():
+    lstm = [(70.0, 69.0), (75.0, 74.0), (72.0, 73.5), (71.0, 70.0), (74.0, 76.0), (73.0, 72.0)]
+    gru = [(71.0, 70.5), (73.0, 71.0), (69.0, 68.0), (72.5, 72.0), (70.0, 69.5), (68.0, 67.0)]
+    v = decide(_data(lstm, gru), ReportConfig())
+    assert v.source == "search" and v.scores == {"lstm": 74.0, "gru": 71.0} and v.effect == pytest.approx(3.0)
+
+    def best_test(sample):
+        return sample[np.argmax(sample[:, 0]), 1]
+
+    (low, high), _ = _percentile_bootstrap(np.array(lstm), np.array(gru), lambda a, b: best_test(a) - best_test(b),
+                                           n=5000)
+    assert v.low == pytest.approx(low, abs=0.6) and v.high == pytest.approx(high, abs=0.6)
+
+
+def test_bad_report_options_are_one_line_errors():
+    for argv, message in ((["nosuch=1"], "Key 'nosuch' not in"), (["min_trials=0"], "min_trials=0 is invalid"),
+                          (["images=gif"], "images=gif is invalid"), (["confidence=2"], "confidence=2.0 is invalid")):
+        with pytest.raises(Exception, match=message):
+            parse(argv)
+    assert replace(parse(["studies=[a,b]"]), out="x").studies == ["a", "b"]
+
+
+# --- the whole report, in a browser ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory) -> Path:
+    """./cellsearch.db with a real (small) cellsearch study, a synthetic one with re-evaluation runs, and a
+    synthetic one whose study and dataset names are HTML and script; then the report of all three."""
+    cwd = tmp_path_factory.mktemp("report")
+    done = run_search(cwd, "study=airline", "search.n_trials=4", "train.max_epochs=2")
+    assert done.returncode == 0, done.stderr
+    storage = "sqlite:///" + str(cwd / "cellsearch.db")
+    make_study(storage, "toy", 60, lstm_advantage=3.0, reeval_seeds=5)
+    make_study(storage, HOSTILE_STUDY, 16, lstm_advantage=0.0, dataset=HOSTILE_DATASET, seed=1)
+    result = run_reports(cwd)
+    assert result.returncode == 0, result.stderr
+    assert "report: reports/index.html" in result.stderr
+    return cwd
+
+
+def _browser(playwright):
+    if not Path(CHROMIUM).exists():
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+        if os.environ.get("CELLSEARCH_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return playwright.chromium.launch_persistent_context(
+        tempfile.mkdtemp(prefix="chromium-profile-"), executable_path=CHROMIUM, headless=True,
+        viewport={"width": 1300, "height": 900},
+        args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"])
+
+
+def test_report_opens_in_chromium_with_every_figure_drawn_and_hostile_names_as_text(report_dir):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    html = (report_dir / "reports" / "index.html").read_text()
+    assert "<script src=" not in html and html.count("plotly.js v") <= 2, "plotly.js inlined once, nothing fetched"
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page()
+            errors, requests = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+            page.goto((report_dir / "reports" / "index.html").as_uri())
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+            page.wait_for_timeout(500)
+            assert errors == [] and requests == []
+            assert page.evaluate("window.__pwned") is None, "a study or dataset name was executed"
+            text = page.inner_text("body")
+            assert HOSTILE_STUDY in text and HOSTILE_DATASET in text, "hostile names are shown as text"
+            plots = page.query_selector_all(".js-plotly-plot")
+            assert len(plots) == 1 + 3 * 7  # the forest plot, then seven figures per study
+            for plot in plots:
+                drawn = plot.query_selector_all(".main-svg .trace") or plot.query_selector_all(".annotation-text")
+                assert drawn, f"{plot.get_attribute('id')} has neither traces nor a note saying why"
+                image = Image.open(io.BytesIO(plot.screenshot())).convert("L")
+                pixels = np.asarray(image)
+                inked = np.mean(pixels < 200)  # not background, not light grid lines
+                assert inked > 0.005, f"figure {plot.get_attribute('id')} looks blank ({inked:.4f} inked)"
+        finally:
+            browser.close()
+
+
+def test_verdict_table_matches_values_computed_from_the_storage(report_dir):
+    table = pd.read_csv(report_dir / "reports" / "index.csv").set_index("study")
+    storage = "sqlite:///" + str(report_dir / "cellsearch.db")
+    runs = optuna.load_study(study_name="toy.reeval", storage=storage).trials
+    means = {c: np.mean([t.user_attrs["test_accuracy"] for t in runs if t.user_attrs["cell"] == c])
+             for c in ("lstm", "gru")}
+    toy = table.loc["toy"]
+    assert toy.effect_source == "re-evaluation"
+    assert toy.lstm_advantage == pytest.approx(means["lstm"] - means["gru"])
+    assert toy.ci_low < toy.lstm_advantage < toy.ci_high
+    search_trials = optuna.load_study(study_name="toy", storage=storage).trials
+    completed = {c: sum(t.state.name == "COMPLETE" and t.params["cell"] == c for t in search_trials)
+                 for c in ("lstm", "gru")}
+    assert (toy.lstm_complete, toy.gru_complete) == (completed["lstm"], completed["gru"])
+    expected = NOT_ENOUGH if min(completed.values()) < 5 else "LSTM" if toy.ci_low > 0.5 else toy.verdict
+    assert toy.verdict == expected == "LSTM", "3 points of true advantage, 5 seeds each, enough trials"
+
+    airline = table.loc["airline"]
+    study = optuna.load_study(study_name="airline", storage=storage)
+    assert airline.metric == "rmse" and airline.better == "lower" and airline.dataset == "airline"
+    for cell in ("lstm", "gru"):
+        mine = [t for t in study.trials if t.params.get("cell") == cell]
+        done = [t for t in mine if t.state == optuna.trial.TrialState.COMPLETE]
+        assert airline[f"{cell}_complete"] == len(done)
+        if done:
+            best = min(done, key=lambda t: t.value)
+            assert airline[f"{cell}_best_test"] == pytest.approx(best.user_attrs["test_rmse"])
+            assert airline[f"{cell}_params"] == best.user_attrs["n_params"]
+    assert airline.verdict == NOT_ENOUGH  # 4 trials: fewer than min_trials=5 per cell
+    assert airline.baseline_test == pytest.approx(study.user_attrs["dataset"]["baseline"]["test"])
+
+
+def test_verdict_and_figures_are_saved_for_optuna_dashboard_and_replaced_on_rerun(report_dir):
+    import optuna_dashboard
+
+    storage = "sqlite:///" + str(report_dir / "cellsearch.db")
+    study = optuna.load_study(study_name="toy", storage=storage)
+    note = optuna_dashboard.get_note(study)
+    assert note.startswith("## cellsearch verdict: ") and "95 % interval" in note
+
+    from optuna_dashboard._custom_plot_data import list_graph_object_ids
+
+    def graphs():
+        attrs = study._storage.get_study_system_attrs(study._study_id)
+        return sorted(list_graph_object_ids(attrs))
+
+    before = graphs()
+    assert before == ["cellsearch-best-so-far", "cellsearch-distributions", "cellsearch-expected-max",
+                      "cellsearch-slices"]
+    assert run_reports(report_dir, "studies=[toy]", "out=again.html").returncode == 0
+    assert graphs() == before, "a second report replaces the dashboard figures"
+
+
+def test_password_in_the_storage_url_never_reaches_the_report(tmp_path, postgres_url):
+    url = postgres_url.replace("postgres@", "postgres:s3cret-pw@")  # trust auth: any password is accepted
+    make_study(url, "toy", 12, reeval_seeds=0)
+    result = run_reports(tmp_path, f"storage.url={url}", "out=r.html")
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "r.html", tmp_path / "r.csv"):
+        assert "s3cret-pw" not in path.read_text()
+    assert "postgres:***@" in (tmp_path / "r.html").read_text()
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    import optuna_dashboard
+    assert "s3cret-pw" not in optuna_dashboard.get_note(optuna.load_study(study_name="toy", storage=url))
+
+
+def test_bad_input_is_one_line_and_leaves_the_storage_alone(tmp_path):
+    result = run_reports(tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "run python -m search first" in result.stderr
+    assert not (tmp_path / "cellsearch.db").exists(), "a report never creates a storage"
+
+    make_study("sqlite:///" + str(tmp_path / "cellsearch.db"), "toy", 6)
+    optuna.create_study(study_name="other", storage="sqlite:///" + str(tmp_path / "cellsearch.db"))
+    before = (tmp_path / "cellsearch.db").read_bytes()
+    for args, message in ((["studies=[nosuch]"], "no study named 'nosuch'"),
+                          (["studies=[other]"], "was not made by cellsearch"),
+                          (["storage.url=sqlite:///missing.db"], "no such file"),
+                          (["storage.url=postgresql://nobody@127.0.0.1:9/x"], "cannot be opened"),
+                          (["min_trials=-1"], "min_trials=-1 is invalid"),
+                          (["out=/proc/no/such/dir/r.html", "dashboard=false"], "cannot write the report")):
+        result = run_reports(tmp_path, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert message in result.stderr, result.stderr
+    assert (tmp_path / "cellsearch.db").read_bytes() == before
+    result = run_reports(tmp_path, "dashboard=false")  # every study: the foreign one is skipped, and says so
+    assert result.returncode == 0 and "skipped: study 'other' was not made by cellsearch" in result.stderr
+
+
+def test_a_1000_trial_report_is_written_in_under_20_s_and_under_8_mb(tmp_path):
+    make_study(JournalStorage(JournalFileBackend(str(tmp_path / "cellsearch.log"))), "big", 1000, reeval_seeds=5)
+    start = time.perf_counter()
+    result = run_reports(tmp_path, "dashboard=false")
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    size = (tmp_path / "reports" / "index.html").stat().st_size
+    print(json.dumps({"seconds": round(seconds, 1), "megabytes": round(size / 1e6, 2)}))
+    assert size < 8e6 and seconds < 20

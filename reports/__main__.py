@@ -87,17 +87,29 @@ def build(cfg) -> Path:
 
 
 def write_images(kind: str, out: Path, forest, per_study) -> None:
+    """Every figure as a PNG or SVG file, all through one headless browser (kaleido)."""
+    import plotly.io as pio
+
     try:
         import kaleido  # noqa: F401 - plotly's image export needs it
     except ImportError:
         raise UserError(f"images={kind} needs kaleido: pip install 'cellsearch[images]' (or images=null)") from None
+    for name in ("kaleido", "choreographer", "logistro"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     folder = out.with_name(out.stem + "-figures")
     folder.mkdir(parents=True, exist_ok=True)
-    forest.write_image(folder / f"summary-forest.{kind}")
-    for i, (data, _, figs) in enumerate(per_study):
+    figs, paths = [forest], [folder / f"summary-forest.{kind}"]
+    for i, (data, _, study_figs) in enumerate(per_study):
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in data.name)
-        for key, fig in figs.items():
-            fig.write_image(folder / f"{i:02d}-{safe}-{key}.{kind}")
+        for key, fig in study_figs.items():
+            figs.append(fig)
+            paths.append(folder / f"{i:02d}-{safe}-{key}.{kind}")
+    log.info("writing %d figures as %s ...", len(figs), kind)
+    try:
+        pio.write_images(figs, paths, width=1100)
+    except RuntimeError as e:  # kaleido found no Chrome/Chromium
+        raise UserError(f"images={kind}: kaleido could not render ({str(e).splitlines()[0]}); install "
+                        "chromium (apt-get install chromium) or use images=null") from None
     log.info("figures: %s", folder)
 
 

@@ -290,3 +290,16 @@ def test_a_1000_trial_report_is_written_in_under_20_s_and_under_8_mb(tmp_path):
     size = (tmp_path / "reports" / "index.html").stat().st_size
     print(json.dumps({"seconds": round(seconds, 1), "megabytes": round(size / 1e6, 2)}))
     assert size < 8e6 and seconds < 20
+
+
+def test_figures_are_also_written_as_png_images(tmp_path):
+    from PIL import Image
+
+    make_study("sqlite:///" + str(tmp_path / "cellsearch.db"), "toy", 12)
+    result = run_reports(tmp_path, "images=png", "dashboard=false")
+    assert result.returncode == 0, result.stderr
+    images = sorted((tmp_path / "reports" / "index-figures").glob("*.png"))
+    assert len(images) == 1 + 7, [p.name for p in images]
+    for path in images:
+        pixels = np.asarray(Image.open(path).convert("L"))
+        assert pixels.shape[1] == 1100 and np.mean(pixels < 200) > 0.005, f"{path.name} looks blank"

@@ -29,8 +29,8 @@ CLASSES = ["negative", "positive"]
 
 @dataclass
 class Distractors:
-    min: int = 0  # neutral sentences per review, drawn uniformly in [min, max]; about 6 tokens each
-    max: int = 8
+    min: int = 5  # neutral sentences per review, drawn uniformly in [min, max]; about 6 tokens each
+    max: int = 15
 
 
 @dataclass
@@ -57,7 +57,7 @@ class GeneratedSentiment(TextClassification):
 @dataclass
 class SentimentGeneratedConfig:
     name: str = "sentiment_generated"
-    size: int = 10000  # reviews, half positive
+    size: int = 4000  # reviews, half positive
     corpus_seed: int = 0  # fixes the reviews
     distractors: Distractors = field(default_factory=Distractors)
     negation: float = 0.5  # share of deciding clauses that are negated

@@ -19,8 +19,10 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None  # GRU: h; LSTM:
 
 def detach(state: State) -> State:
     """The state as a constant: gradients stop at the chunk boundary, the values carry on."""
-    if state is None or isinstance(state, torch.Tensor):
-        return None if state is None else state.detach()
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
     return tuple(s.detach() for s in state)
 
 

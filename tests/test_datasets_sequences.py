@@ -159,6 +159,16 @@ def test_chars_bad_files_stop_with_one_line(tmp_path, content, fragment):
     assert "\n" not in str(e.value) and str(path) in str(e.value)
 
 
+def test_chars_config_errors(tmp_path):
+    path = write_text(tmp_path, "abc" * 500)
+    with pytest.raises(UserError, match="dataset.encoding=nope is not an encoding"):
+        CharsConfig(path=str(path), encoding="nope").load()
+    with pytest.raises(UserError, match="dataset.max_chars=50 is too small"):
+        CharsConfig(path=str(path), max_chars=50).load()
+    with pytest.raises(UserError, match="dataset.val_fraction=0.6 and dataset.test_fraction=0.5"):
+        CharsConfig(path=str(path), val_fraction=0.6, test_fraction=0.5).load()
+
+
 def test_chars_too_few_characters_for_the_batch(tmp_path):
     task = CharsConfig(path=str(write_text(tmp_path, "ab" * 60))).load()
     with pytest.raises(UserError, match="too few for 128 parallel streams"):

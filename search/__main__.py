@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from search.cli import check_overrides
 from search.config import register_configs
-from search.errors import UserError
+from search.errors import UserError, write_error
 
 register_configs()
 
@@ -17,13 +17,22 @@ register_configs()
 @hydra.main(config_path="pkg://search.conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
-    from search.study import run  # torch and optuna load here, after the config is known to be good
+    import optuna  # torch and optuna load here, after the config is known to be good
+    import sqlalchemy.exc
+
+    from search.study import run
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends a trial cleanly, as Ctrl-C does
     try:
         run(cfg)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+        error = write_error(e, cfg.storage.url)  # a disk that refused a write: full, read-only
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the running trial is recorded as failed; run the same command to resume "

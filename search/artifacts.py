@@ -7,7 +7,9 @@ artifacts of a trial when started with `--artifact-dir` on the same folder.
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_
 from optuna.trial import TrialState
 
 from search.compare import cell_of
+from search.errors import write_error
 from search.model import SequenceModel, build_model
 from search.storage import journal_path
 from search.tasks import Task
@@ -36,10 +39,61 @@ def store_path(storage_cfg) -> Path:
     return Path("cellsearch-artifacts")
 
 
+class AtomicFileSystemArtifactStore(FileSystemArtifactStore):
+    """Optuna's folder store, but an artifact file appears whole or not at all: written beside its final name
+    as `.partial-<pid>-<id>` and renamed into place. A process killed or a disk filled mid-write leaves no
+    half-written model under an artifact's name (its partial file is removed by the next store opened)."""
+
+    def __init__(self, base_path: str):
+        super().__init__(base_path)
+        self.folder = Path(base_path)
+        for partial in self.folder.glob(".partial-*"):
+            pid = partial.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                if partial.is_dir():
+                    shutil.rmtree(partial, ignore_errors=True)
+                else:
+                    partial.unlink(missing_ok=True)
+
+    def write(self, artifact_id: str, content_body) -> None:
+        final = Path(self._get_filepath(artifact_id))
+        partial = final.with_name(f".partial-{os.getpid()}-{final.name}")
+        try:
+            with open(partial, "wb") as f:
+                shutil.copyfileobj(content_body, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(partial, final)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def artifact_store(storage_cfg) -> FileSystemArtifactStore:
+    """The store, checked writable now rather than after the first trial has trained."""
     path = store_path(storage_cfg)
-    path.mkdir(parents=True, exist_ok=True)
-    return FileSystemArtifactStore(str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path) as probe:
+            probe.write(b"cellsearch")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as e:
+        error = write_error(e, str(path), "storage.artifacts")
+        if error is None:
+            raise
+        raise error from None
+    return AtomicFileSystemArtifactStore(str(path))
 
 
 def is_best_of_cell(study: optuna.Study, cell: str, value: float) -> bool:
@@ -51,11 +105,22 @@ def is_best_of_cell(study: optuna.Study, cell: str, value: float) -> bool:
 
 
 def save_model(trial: optuna.Trial, model: torch.nn.Module, config: dict, store: FileSystemArtifactStore) -> str:
-    """Upload the model's weights and config as an artifact of `trial`; return the artifact id."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, f"trial{trial.number}-{config['model']['cell']}.pt")
-        torch.save({"state_dict": model.state_dict(), "config": config}, path)
-        artifact_id = upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial)
+    """Upload the model's weights and config as an artifact of `trial`; return the artifact id. A disk that
+    refuses the file (full, read-only) is a UserError naming the folder."""
+    buffer = io.BytesIO()  # in memory first: torch.save on a full disk fails without saying why
+    torch.save({"state_dict": model.state_dict(), "config": config}, buffer)
+    base = str(store._base_path)
+    try:
+        with tempfile.TemporaryDirectory(dir=base, prefix=f".partial-{os.getpid()}-") as folder:
+            path = os.path.join(folder, f"trial{trial.number}-{config['model']['cell']}.pt")
+            with open(path, "wb") as f:
+                f.write(buffer.getbuffer())
+            artifact_id = upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial)
+    except OSError as e:
+        error = write_error(e, base, "storage.artifacts")
+        if error is None:
+            raise
+        raise error from None
     trial.set_user_attr(ATTR, artifact_id)
     return artifact_id
 

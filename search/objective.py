@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 import search
 from search.artifacts import artifact_store, is_best_of_cell, save_model
 from search.compare import matched_hidden_size
+from search.errors import UserError
 from search.model import SequenceModel, build_model, count_parameters
 from search.space import suggest
 from search.storage import mask
@@ -99,11 +100,20 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                 raise optuna.TrialPruned(f"pruned after epoch {progress.epochs}: val {metric} "
                                          f"{progress.history[-1]:.4g}")
 
+        out_of_memory = None
         try:
             run = train_config(trial_cfg, task, seed, device, on_start, on_epoch)
         except NonFiniteLoss as e:
             trial.set_user_attr("fail_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
+        except torch.OutOfMemoryError as e:  # the model or batch is too large for the accelerator: next trial
+            out_of_memory = f"out of memory on {device}: {str(e).splitlines()[0] if str(e) else 'OutOfMemoryError'}"
+        if out_of_memory is not None:  # out of the except block, the failed trial's tensors can be freed
+            release_memory()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            trial.set_user_attr("fail_reason", out_of_memory)
+            raise optuna.TrialPruned(out_of_memory)
         record(run.fit)
         trial.set_user_attr(f"test_{metric}", run.test)
         if is_best_of_cell(trial.study, trial_cfg.model.cell.value, run.fit.best_value):
@@ -118,6 +128,9 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                 release_memory()
         except KeyboardInterrupt:  # anywhere in the trial, saving its model included: say why it failed
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C, SIGINT or SIGTERM)")
+            raise
+        except UserError as e:  # the model could not be saved (disk full, read-only): the run stops with it
+            trial.set_user_attr("fail_reason", str(e))
             raise
 
     return objective_then_release

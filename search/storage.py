@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
+import os
 import re
 import warnings
 
@@ -23,8 +26,9 @@ import sqlalchemy.exc
 import sqlalchemy.pool
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
+from optuna.storages.journal._file import BaseJournalFileLock
 
-from search.errors import UserError
+from search.errors import UserError, write_error
 
 HINT = ("use sqlite:///cellsearch.db, a journal file path ending in .log, postgresql://user@host/dbname or "
         "redis://host:6379/0")
@@ -65,6 +69,79 @@ def _schema_lock(url: str):
         engine.dispose()
 
 
+class FlockLock(BaseJournalFileLock):
+    """An exclusive lock on `<journal>.flock`, which the kernel releases when its holder dies. Optuna's default
+    symlink lock outlives a process killed while it writes, and stalls the next writer for 30 s."""
+
+    def __init__(self, path: str):
+        self.path, self.handle = path, None
+
+    def acquire(self) -> bool:
+        self.handle = open(self.path, "a")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+class SafeJournalFileBackend(JournalFileBackend):
+    """Optuna's journal file, appended so that a writer that dies or fails mid-write leaves no torn record.
+
+    A SIGKILL during a multi-page write() or a full disk can leave the file ending in part of a line. Optuna's
+    reader skips such a tail, but the next append would be glued onto it and make the whole journal
+    unreadable from there on. Here every append first cuts an unfinished tail (never acknowledged: its
+    writer died) and, if its own write fails, cuts the file back to where it started."""
+
+    def __init__(self, file_path: str):
+        super().__init__(file_path, lock_obj=FlockLock(file_path + ".flock"))
+
+    def append_logs(self, logs: list[dict]) -> None:
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode("utf-8")
+        with self._lock_held():
+            with open(self._file_path, "r+b", buffering=0) as f:
+                end = _complete_length(f)
+                try:
+                    written = 0
+                    while written < len(data):
+                        written += os.pwrite(f.fileno(), data[written:], end + written)
+                    os.fsync(f.fileno())
+                except OSError as e:  # a full disk, say: the journal stays as it was
+                    f.truncate(end)
+                    raise OSError(e.errno, e.strerror, self._file_path) from e
+
+    @contextlib.contextmanager
+    def _lock_held(self):
+        self._lock.acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+def _complete_length(f) -> int:
+    """The length of the file up to its last newline; a tail without one is cut off."""
+    end = f.seek(0, os.SEEK_END)
+    position = end
+    while position > 0:
+        step = min(4096, position)
+        f.seek(position - step)
+        chunk = f.read(step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            complete = position - step + newline + 1
+            break
+        position -= step
+    else:
+        complete = 0
+    if complete != end:
+        f.truncate(complete)
+    return complete
+
+
 def resolve_url(storage_cfg, workers: int) -> str:
     """`storage.url`, or its default: a SQLite file for one worker, a journal file for several."""
     url = storage_cfg.url or DEFAULT_URL["one" if workers == 1 else "several"]
@@ -82,7 +159,7 @@ def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         if path is not None:
-            return JournalStorage(JournalFileBackend(path))
+            return JournalStorage(SafeJournalFileBackend(path))
         if url.startswith(("redis://", "rediss://", "unix://")):
             backend = JournalRedisBackend(url)
             backend._redis.ping()  # fail here, not at the first trial
@@ -98,6 +175,9 @@ def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
     except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError, redis.exceptions.RedisError) as e:
+        written = write_error(e, url)
+        if written is not None:
+            raise written from None
         reason = " ".join(str(getattr(e, "orig", None) or e).split())
         reason = reason.split(" (Background on this error")[0][:300]
         raise UserError(f"storage.url={mask(url)} cannot be opened: {mask(reason)}; {HINT}") from None

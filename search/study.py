@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 import search
 from search.compare import PerCellPruner, PerCellSampler, queue_fewest
 from search.config import check_values
-from search.errors import UserError
+from search.errors import UserError, quiet_optuna_failures
 from search.objective import make_objective, resolved
 from search.progress import Progress
 from search.reeval import reevaluate, replay
@@ -144,6 +144,7 @@ def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
 def run(cfg: DictConfig) -> optuna.Study:
     """`python -m search`: the stage that cfg.stage names, on the study that the config describes."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # search/progress.py reports each trial instead
+    quiet_optuna_failures()
     check_values(cfg)
     check_space(cfg)
     sampler, pruner = make_sampler(cfg, 0), make_pruner(cfg)
@@ -193,7 +194,7 @@ def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) ->
 
 def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.device) -> None:
     """Run trials, in this process or in `workers` processes, until the study holds search.n_trials."""
-    reap_orphans(study)
+    reap_orphans(study, cfg.storage.grace_period)
     budget = cfg.search.n_trials
     done = finished_and_running(study)[0]
     where = f"study '{study.study_name}' in {mask(cfg.storage.url)}"
@@ -223,7 +224,7 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
     try:
         admit = functools.partial(queue_fewest, cells=cells(cfg)) if balanced(cfg) else None
         run_trials(study, make_objective(cfg, task, choose_device(cfg.train.device), progress.epoch), budget,
-                   cfg.search.timeout, [progress], gate, before_trial=admit)
+                   cfg.search.timeout, [progress], gate, before_trial=admit, grace_period=cfg.storage.grace_period)
     finally:
         progress.close()
 
@@ -231,6 +232,7 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
 def work_in_process(cfg: DictConfig, task: Task, index: int, gate: Gate) -> None:
     """A worker process: its own storage connection, and a sampler seeded apart from the other workers'."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_optuna_failures()
     study = optuna.load_study(study_name=cfg.search.study_name, storage=open_storage(cfg.storage, cfg.workers),
                               sampler=make_sampler(cfg, index), pruner=make_pruner(cfg))
     work(cfg, task, study, gate_for(study, gate.path), bar=False, prefix=f"[worker {index}] ")

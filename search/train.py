@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -26,6 +27,20 @@ class FitResult:
     epochs: int  # epochs run (early stopping may end before max_epochs)
     sec_per_epoch: float  # wall time of one epoch, training plus validation
     history: list[float] = field(default_factory=list)  # validation metric after each epoch
+
+
+_FAULT_FIRED = False
+
+
+def _inject_fault(epoch: int) -> None:
+    """Test-only fault injection: CELLSEARCH_FAULT=oom_at_epoch:N makes the first fit of this process that
+    reaches epoch N raise torch.OutOfMemoryError there, as a real accelerator allocation would (CPU torch
+    never raises it). Unset, nothing happens."""
+    global _FAULT_FIRED
+    fault = os.environ.get("CELLSEARCH_FAULT", "")
+    if not _FAULT_FIRED and fault.startswith("oom_at_epoch:") and epoch == int(fault.split(":", 1)[1]):
+        _FAULT_FIRED = True
+        raise torch.OutOfMemoryError(f"CUDA out of memory (injected by CELLSEARCH_FAULT={fault})")
 
 
 def choose_device(name: str) -> torch.device:
@@ -50,6 +65,7 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
     best_state, seconds = None, 0.0
     for epoch in range(1, train_cfg.max_epochs + 1):
         start = time.perf_counter()
+        _inject_fault(epoch)
         model.train()
         state = None  # streams (batch.carry) start each epoch from zeros
         for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):

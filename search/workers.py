@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import datetime
 import fcntl
 import gc
 import hashlib
@@ -31,11 +32,12 @@ from typing import Callable
 
 import optuna
 import sqlalchemy
+import sqlalchemy.exc
 import torch
 import torch.multiprocessing as mp
 from optuna.trial import TrialState
 
-from search.errors import UserError
+from search.errors import UserError, write_error
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -128,14 +130,17 @@ def release_memory() -> None:
 
 def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: float | None,
                callbacks: list, gate: Gate, poll: float = 1.0,
-               before_trial: Callable[[optuna.Study], None] | None = None) -> None:
+               before_trial: Callable[[optuna.Study], None] | None = None,
+               grace_period: float | None = None) -> None:
     """Run trials until the study holds `budget` finished trials, or `timeout` seconds have passed.
 
     `before_trial(study)` runs under the admission lock just before a trial is admitted (the balanced
-    strategies queue the cell with the fewest trials there)."""
+    strategies queue the cell with the fewest trials there). While the rest of the budget is running,
+    trials whose process died are failed and retried (`reap_orphans`, with `grace_period`)."""
     deadline = None if timeout is None else time.monotonic() + timeout
 
     def admitted(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker_id())  # first: the reaper can tell whether its process is alive
         gate.release()  # the trial now exists (RUNNING): other workers count it
         return objective(trial)
 
@@ -148,6 +153,7 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
             if finished >= budget:
                 return
             if finished + running >= budget:  # the rest of the budget is running elsewhere: wait for it
+                reap_orphans(study, grace_period)
                 gate.release()
                 time.sleep(poll)
                 continue
@@ -158,30 +164,64 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
             gate.release()
 
 
+def _fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> None:
+    """Mark a RUNNING trial whose process is gone failed (with `reason`), and queue it again once."""
+    storage = study._storage
+    storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+    storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    if "retry_of" not in trial.user_attrs:
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        log.warning("trial %d: %s; marked failed and queued again", trial.number, reason)
+    else:
+        log.warning("trial %d: %s; marked failed (already a retry: not queued again)", trial.number, reason)
+
+
 def reap(study: optuna.Study, pid: int, how: str) -> None:
     """Mark the RUNNING trials of a dead local worker failed, and queue each again once."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get("worker") != worker_id(pid):
-            continue
-        storage = study._storage
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", f"worker {worker_id(pid)} {how}")
-        storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-        if "retry_of" not in trial.user_attrs:
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-            log.warning("trial %d: worker %s %s; marked failed and queued again", trial.number, worker_id(pid), how)
-        else:
-            log.warning("trial %d: worker %s %s; marked failed (already a retry: not queued again)",
-                        trial.number, worker_id(pid), how)
+        if trial.user_attrs.get("worker") == worker_id(pid):
+            _fail_and_retry(study, trial, f"worker {worker_id(pid)} {how}")
 
 
-def reap_orphans(study: optuna.Study) -> None:
-    """Trials left RUNNING by processes of this machine that no longer exist (a run killed outright): fail
-    and retry them now. For storages without heartbeats (journal file, Redis), which would otherwise keep
-    them forever; on RDB storages the heartbeat does it, for every machine alike."""
-    if rdb_storage(study) is not None:
+def _age(trial: optuna.trial.FrozenTrial) -> float:
+    start = trial.datetime_start
+    if start is None:
+        return 0.0
+    now = datetime.datetime.now(start.tzinfo) if start.tzinfo else datetime.datetime.now()
+    return (now - start).total_seconds()
+
+
+def _without_heartbeat(storage: optuna.storages.RDBStorage, study: optuna.Study) -> set[int]:
+    """Trial ids of the study's RUNNING trials that never recorded a heartbeat."""
+    with storage.engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text(
+            "SELECT t.trial_id FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+            "WHERE t.study_id = :id AND t.state = 'RUNNING' AND h.trial_id IS NULL"), {"id": study._study_id}).all()
+    return {row[0] for row in rows}
+
+
+def reap_orphans(study: optuna.Study, grace_period: float | None = None) -> None:
+    """Fail and retry the RUNNING trials whose process is gone.
+
+    - A trial of a process of this machine that no longer exists (a run killed outright): at once. For
+      storages without heartbeats (journal file, Redis), which would otherwise keep it forever; on RDB
+      storages the heartbeat does it, for every machine alike.
+    - A trial that its process never claimed (no `worker` attribute; on an RDB storage, no heartbeat): its
+      process died in the moment between creating it and claiming it. Once it is `grace_period` seconds
+      old (None: never), on every storage."""
+    rdb = rdb_storage(study)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if grace_period is not None and running:
+        silent = _without_heartbeat(rdb, study) if rdb is not None else None
+        for trial in running:
+            unclaimed = trial._trial_id in silent if silent is not None else "worker" not in trial.user_attrs
+            if unclaimed and _age(trial) > grace_period:
+                _fail_and_retry(study, trial, f"its process ended before it claimed the trial (unclaimed for "
+                                              f"more than storage.grace_period={grace_period:g} s)")
+    if rdb is not None:
         return
     host = socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    for trial in running:
         owner = trial.user_attrs.get("worker", "")
         worker_host, _, pid = owner.rpartition(":")
         if worker_host != host or not pid.isdigit() or int(pid) == os.getpid():
@@ -204,6 +244,12 @@ def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, 
         raise SystemExit(130)
     except UserError as e:
         print(f"error: [worker {index}] {e}", file=sys.stderr)
+        raise SystemExit(2)
+    except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+        error = write_error(e, None)  # a disk that refused a write: full, read-only
+        if error is None:
+            raise
+        print(f"error: [worker {index}] {error}", file=sys.stderr)
         raise SystemExit(2)
 
 

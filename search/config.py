@@ -58,6 +58,7 @@ class TrainConfig:
     patience: int = 3  # epochs without a better validation score before stopping
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     threads: int = 0  # torch CPU threads; 0 keeps PyTorch's default (one per core)
+    amp: bool = False  # mixed precision for training on CUDA (bfloat16, or float16 with loss scaling)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from search.space import check_space, describe, param_name
 from search.storage import mask, open_storage, resolve_url
 from search.summary import summary
 from search.tasks import Task
-from search.train import choose_device
+from search.train import choose_device, mixed_precision
 from search.workers import Gate, finished_and_running, gate_for, reap_orphans, run_trials, run_workers
 
 log = logging.getLogger(__name__)
@@ -148,19 +148,20 @@ def run(cfg: DictConfig) -> optuna.Study:
     check_values(cfg)
     check_space(cfg)
     sampler, pruner = make_sampler(cfg, 0), make_pruner(cfg)
+    device = choose_device(cfg.train.device)
+    mixed_precision(cfg.train, device)  # train.amp without CUDA: one line now, not a failure in every trial
     _resolve_storage_url(cfg)
     storage = open_storage(cfg.storage, cfg.workers)
     task = load_task(cfg)
     log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
              task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
-    device = choose_device(cfg.train.device)
     if cfg.stage.value != "search":
         return _after_search(cfg, task, storage, device)
     study = open_study(cfg, task, storage, sampler, pruner)
     _search(cfg, task, study, device)
     print(summary(study, task))
     if cfg.search.reeval_seeds > 0:
-        reevaluate(study, task, cfg.search.reeval_seeds, device)
+        reevaluate(study, task.to(device), cfg.search.reeval_seeds, device)
     return study
 
 
@@ -185,6 +186,7 @@ def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) ->
         raise UserError(f"no study '{cfg.search.study_name}' in {mask(cfg.storage.url)}: run the search first "
                         "(stage=search), or name the study with search.study_name") from None
     _check_same_study(study, cfg, task)
+    task.to(device)
     if cfg.stage.value == "reeval":
         reevaluate(study, task, cfg.search.reeval_seeds or 5, device)
     else:
@@ -223,7 +225,9 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
                         cfg.train.max_epochs, bar=bar, prefix=prefix)
     try:
         admit = functools.partial(queue_fewest, cells=cells(cfg)) if balanced(cfg) else None
-        run_trials(study, make_objective(cfg, task, choose_device(cfg.train.device), progress.epoch), budget,
+        device = choose_device(cfg.train.device)
+        task.to(device)  # the data lives on the device for the whole study (this process's copy)
+        run_trials(study, make_objective(cfg, task, device, progress.epoch), budget,
                    cfg.search.timeout, [progress], gate, before_trial=admit, grace_period=cfg.storage.grace_period)
     finally:
         progress.close()

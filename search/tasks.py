@@ -7,6 +7,7 @@ window for series, so that changing it never reloads or re-splits the data.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterator
@@ -54,6 +55,22 @@ class Task:
 
     every_step: ClassVar[bool] = False  # the head reads every time step ([B, T, n_outputs]), not the last real one
     uses_seq_len: ClassVar[bool] = True  # False: the sequences have their own length; dataset.seq_len means nothing
+
+    def to(self, device: torch.device) -> "Task":
+        """Move every tensor the task holds (alone, or in a dict or list by split) to `device`, once per
+        process, so that batches are cut on the device instead of being copied there one by one."""
+        def move(value):
+            if isinstance(value, torch.Tensor):
+                return value.to(device)
+            if isinstance(value, dict):
+                return {k: move(v) for k, v in value.items()}
+            if isinstance(value, list) and value and isinstance(value[0], torch.Tensor):
+                return [v.to(device) for v in value]
+            return value
+
+        for name in [f.name for f in dataclasses.fields(self)]:
+            setattr(self, name, move(getattr(self, name)))
+        return self
 
     @property
     def max_seq_len(self) -> int | None:

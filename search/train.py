@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from search.errors import UserError
 from search.model import detach
 from search.tasks import Task
 
@@ -53,6 +54,16 @@ def choose_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def mixed_precision(train_cfg, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for training with `train.amp`, or None for full precision. CUDA only: the CPU's
+    oneDNN LSTM/GRU kernels here have no bfloat16 path ("could not create a primitive descriptor")."""
+    if not getattr(train_cfg, "amp", False):
+        return None
+    if device.type != "cuda":
+        raise UserError(f"train.amp=true needs a CUDA device, this run trains on {device}; set train.amp=false")
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: torch.device,
         generator: torch.Generator, on_epoch: Callable[[FitResult], None] = lambda progress: None) -> FitResult:
     """Train `model` on the task's training split; leave it holding the weights of its best validation epoch.
@@ -60,6 +71,8 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
     `on_epoch` sees the result so far after every epoch (its `history[-1]` is the latest validation value)."""
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    amp = mixed_precision(train_cfg, device)  # validation and test always run in full precision
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     maximize = task.metric.direction == "maximize"
     result = FitResult(-math.inf if maximize else math.inf, 0, 0, 0.0)
     best_state, seconds = None, 0.0
@@ -69,19 +82,22 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
         model.train()
         state = None  # streams (batch.carry) start each epoch from zeros
         for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):
-            batch = batch.to(device)
-            if batch.carry:  # truncated BPTT: the state flows on, its gradient stops at the chunk boundary
-                output, state = model(batch.x, batch.lengths, detach(state), return_state=True)
-            else:
-                output = model(batch.x, batch.lengths)
-            loss = task.loss(output, batch.y)
+            batch = batch.to(device)  # a no-op where the task's tensors already live on the device
+            with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+                if batch.carry:  # truncated BPTT: the state flows on, its gradient stops at the chunk boundary
+                    output, state = model(batch.x, batch.lengths, detach(state), return_state=True)
+                else:
+                    output = model(batch.x, batch.lengths)
+                loss = task.loss(output, batch.y)
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"training loss became {loss.item()} in epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if train_cfg.clip_grad_norm > 0:
+                scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.clip_grad_norm)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
         value = task.score(model, "val", seq_len, device)
         if not math.isfinite(value):
             raise NonFiniteLoss(f"validation {task.metric.name} became {value} in epoch {epoch}")

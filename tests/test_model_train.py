@@ -77,3 +77,21 @@ def test_same_seed_same_numbers():
         return fit(model, task, 12, train_cfg(max_epochs=4), CPU, torch.Generator().manual_seed(3)).history
 
     assert once() == once()
+
+
+def test_task_to_moves_every_tensor_it_holds():
+    task = RtPolarityConfig(path=None, hub=None, generated_size=200, min_freq=1).load()
+    task.to(torch.device("meta"))  # the meta device: any tensor left behind would show up here
+    tensors = []
+    for value in vars(task).values():
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        tensors += [v for v in values if isinstance(v, torch.Tensor)]
+    assert tensors and all(t.device.type == "meta" for t in tensors)
+
+
+def test_mixed_precision_needs_cuda_and_says_so_before_creating_a_storage(tmp_path):
+    from conftest import run_search
+
+    result = run_search(tmp_path, "study=airline", "train.amp=true", "train.device=cpu")
+    assert result.returncode == 2 and "train.amp=true needs a CUDA device" in result.stderr
+    assert not (tmp_path / "cellsearch.db").exists()

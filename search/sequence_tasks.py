@@ -31,8 +31,8 @@ def streams(ids: torch.Tensor, n_streams: int) -> tuple[torch.Tensor, torch.Tens
     inputs, targets = ids[:-1], ids[1:]
     n = len(targets)
     width = math.ceil(n / n_streams)
-    x = torch.zeros(n_streams * width, dtype=torch.long)
-    y = torch.full((n_streams * width,), IGNORE, dtype=torch.long)
+    x = torch.zeros(n_streams * width, dtype=torch.long, device=ids.device)  # where Task.to put the text
+    y = torch.full((n_streams * width,), IGNORE, dtype=torch.long, device=ids.device)
     x[:n], y[:n] = inputs, targets
     return x.view(n_streams, width), y.view(n_streams, width)
 

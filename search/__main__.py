@@ -28,7 +28,8 @@ def main(cfg: DictConfig) -> None:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+    except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError,
+            AssertionError) as e:  # Optuna asserts "Should not reach." when storing a result fails: its context says why
         error = write_error(e, cfg.storage.url)  # a disk that refused a write: full, read-only
         if error is None:
             raise

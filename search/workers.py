@@ -245,7 +245,8 @@ def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, 
     except UserError as e:
         print(f"error: [worker {index}] {e}", file=sys.stderr)
         raise SystemExit(2)
-    except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+    except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError,
+            AssertionError) as e:  # Optuna asserts "Should not reach." when storing a result fails: its context says why
         error = write_error(e, None)  # a disk that refused a write: full, read-only
         if error is None:
             raise

@@ -3,7 +3,7 @@ up to 8 epochs, early stopping after 2 epochs without progress) run with the med
 default, per cell type) and without a pruner. Prints the epochs trained in all, the best validation
 accuracy, wall time and peak memory of each. Target: at least 50 % fewer epochs, best score within 1 point.
 
-    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_pruning.py [--trials 40] [--out DIR]
+    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_pruning.py [--trials 40] [--out DIR] [KEY=VALUE ...]
 
 The studies stay in DIR/pruning.db (a temporary folder unless --out is given): `python -m reports
 storage.url=sqlite:///DIR/pruning.db` shows them.
@@ -33,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("overrides", nargs="*", help="more overrides for both runs, e.g. train.threads=1")
     args = parser.parse_args()
     if not os.environ.get("CELLSEARCH_DATA_DIR"):
         print("note: CELLSEARCH_DATA_DIR unset: the sentiment study runs on whatever source it finds")
@@ -43,7 +44,7 @@ def main() -> None:
     for pruner in ("median", "none"):
         name = f"sentiment-pruner-{pruner}"
         wall, rss = run_search(folder, "study=sentiment", f"pruner={pruner}", f"search.n_trials={args.trials}",
-                               f"search.study_name={name}", f"storage.url={storage}")
+                               f"search.study_name={name}", f"storage.url={storage}", *args.overrides)
         results[pruner] = (*totals(storage, name), wall, rss)
         epochs, best, pruned, finished = results[pruner][:4]
         print(f"pruner={pruner}: {finished} trials ({pruned} pruned), {epochs} epochs trained, best validation "

@@ -318,3 +318,13 @@ def test_out_of_memory_prunes_that_trial_with_its_reason_and_the_study_goes_on(t
     assert trials[0].user_attrs["fail_reason"] == ("out of memory on cpu: CUDA out of memory "
                                                    "(injected by CELLSEARCH_FAULT=oom_at_epoch:2)")
     assert list(trials[0].intermediate_values) == [1], "it ended in epoch 2, after reporting epoch 1"
+
+
+def test_a_rejected_login_is_one_line_with_the_password_masked(tmp_path, postgres_url):
+    """The server here trusts every local login, so a wrong password cannot be refused; a login as a role that
+    does not exist is refused the same way (at connection time, by the server) and stands in for it."""
+    url = postgres_url.replace("postgres@", "no_such_role:s3cret@")
+    result = run_search(tmp_path, "study=airline", f"storage.url={url}")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "cannot be opened" in result.stderr and 'role "no_such_role" does not exist' in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr and "no_such_role:***@" in result.stderr

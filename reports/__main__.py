@@ -62,9 +62,10 @@ def build(cfg) -> Path:
     summary = table.summary_table(rows)
     for i, ((data, verdict, figs), r) in enumerate(zip(per_study, summary.to_dict("records"))):
         sections.append(page.study_section(i, data, verdict, r, [page.figure_html(f, f"s{i}-{k}")
-                                                                  for k, f in figs.items()]))
+                                                                  for k, f in figs.items()], cfg.n_resamples))
     forest = figures.forest(rows)
-    html = page.page("cellsearch report: LSTM or GRU?", mask(cfg.storage.url), rule, page.summary_html(summary),
+    html = page.page("cellsearch report: LSTM or GRU?", mask(cfg.storage.url), rule,
+                     page.summary_html(summary, cfg.n_resamples),
                      page.figure_html(forest, "forest"), sections, [d.label for d, _ in rows])
     try:
         out.write_text(html, encoding="utf-8")
@@ -77,7 +78,8 @@ def build(cfg) -> Path:
         for data, verdict, figs in per_study:
             try:
                 dashboard.save(data, verdict, rule, str(out.resolve()),
-                               {k: figs[k] for k in ("best-so-far", "expected-max", "distributions", "slices")})
+                               {k: figs[k] for k in ("best-so-far", "expected-max", "distributions", "slices")},
+                               cfg.n_resamples)
             except Exception as e:  # noqa: BLE001 - the report is written; the dashboard copy is a convenience
                 log.warning("could not save the verdict into study %r for optuna-dashboard (%s: %s); "
                             "the report is written; pass dashboard=false to skip this", data.name,

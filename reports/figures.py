@@ -113,11 +113,11 @@ def expected_max_figure(data: StudyData) -> go.Figure:
                                  hovertemplate="%{x} trials: expected best %{y:.4g}<extra>" + cell + "</extra>"))
     sampler = sampler_name(data)
     independent = sampler == "RandomSampler"
-    note = ("valid: trials drawn independently (RandomSampler)" if independent else
-            f"indicative only: valid for independent (random) trials, this study used {_escape(sampler)}")
+    note = ("valid: independent (random) trials" if independent else
+            f"indicative only: {_escape(sampler)} trials are not independent")
     fig.update_xaxes(title_text="number of completed trials of the cell type", type="log")
     fig.update_yaxes(title_text=f"expected best {data.metric_label('val')}")
-    fig.update_layout(title=_title(data, f"expected best validation score after k trials — {note}"), **LAYOUT)
+    fig.update_layout(title=_title(data, f"expected best validation score after k trials ({note})"), **LAYOUT)
     return _say_if_empty(fig, "no completed trial yet")
 
 

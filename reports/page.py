@@ -39,6 +39,13 @@ def fmt(value, digits: int = 4) -> str:
     return f"{float(value):.{digits}g}"
 
 
+def fmt_p(p: float, resamples: int) -> str:
+    """A share of bootstrap resamples; none of them is reported as below one resample's share, not as 0."""
+    if p is None or not np.isfinite(p):
+        return "–"
+    return f"< {1 / resamples:.1g}" if p == 0 else f"{p:.3g}"
+
+
 def figure_html(fig, div_id: str) -> str:
     return ('<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
                                                  config={"displaylogo": False, "responsive": True}) + "</div>")
@@ -48,7 +55,7 @@ def _verdict_class(winner: str | None) -> str:
     return winner or "none"
 
 
-def summary_html(table: pd.DataFrame) -> str:
+def summary_html(table: pd.DataFrame, resamples: int) -> str:
     head = ("<tr><th>dataset (study)</th><th>metric</th><th>verdict</th>"
             "<th>LSTM's advantage [95 % interval]<br>(positive: LSTM better)</th><th>from</th>"
             "<th>P(other cell better)</th><th>best test score: LSTM / GRU / baseline</th>"
@@ -65,7 +72,7 @@ def summary_html(table: pd.DataFrame) -> str:
             f"<td class='verdict {_verdict_class(winner)}'>{esc(r.verdict)}</td>"
             f"<td>{fmt(r.lstm_advantage)} {esc(unit)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]; ROPE ±{fmt(r.rope, 3)}</td>"
             f"<td>{esc(r.effect_source)}</td>"
-            f"<td>{fmt(r.p_other_better, 3)}</td>"
+            f"<td>{esc(fmt_p(r.p_other_better, resamples))}</td>"
             f"<td>{fmt(r.lstm_best_test)} / {fmt(r.gru_best_test)} / {fmt(r.baseline_test)} "
             f"<small>({esc(r.baseline)})</small></td>"
             f"<td>{fmt(r.lstm_params)} / {fmt(r.gru_params)}</td>"
@@ -82,7 +89,7 @@ def card_html(card: dict) -> str:
     return f"<table class='card'>{rows}</table>"
 
 
-def study_section(index: int, data, verdict, r: dict, figures: list[str]) -> str:
+def study_section(index: int, data, verdict, r: dict, figures: list[str], resamples: int) -> str:
     winner_class = _verdict_class(verdict.winner)
     unit = "points" if data.metric["unit"] == "%" else data.metric["unit"]
     counts = ", ".join(f"{c}: {r[f'{c}_complete']} completed, {r[f'{c}_pruned']} pruned, {r[f'{c}_failed']} failed"
@@ -92,7 +99,7 @@ def study_section(index: int, data, verdict, r: dict, figures: list[str]) -> str
         f"<p><span class='verdict {winner_class}'>Verdict: {esc(verdict.label)}</span>. LSTM's advantage "
         f"{fmt(verdict.effect)} {esc(unit)} of {esc(data.metric_label('test'))}, 95 % interval "
         f"[{fmt(verdict.low)}, {fmt(verdict.high)}], ROPE ±{fmt(verdict.rope, 3)}; P(other cell better) "
-        f"{fmt(verdict.p_other_better, 3)}. From: {esc(verdict.source_detail)}.</p>"
+        f"{esc(fmt_p(verdict.p_other_better, resamples))}. From: {esc(verdict.source_detail)}.</p>"
         f"<p class='meta'>Trials: {esc(counts)}.</p>"
         + "".join(figures)
         + "<h3>Dataset</h3>" + card_html(data.dataset)

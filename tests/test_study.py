@@ -141,14 +141,14 @@ def test_same_seed_same_study(tmp_path):
 
 
 def test_timeout_and_journal_storage(tmp_path):
-    start = time.time()
     run = run_search(tmp_path, "study=airline", "search.n_trials=100000", "search.timeout=4",
                      "storage.url=airline.log")
     assert run.returncode == 0, run.stderr
-    assert time.time() - start < 60
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "airline.log")))
-    n = len(optuna.load_study(study_name="airline", storage=storage).trials)
-    assert 1 <= n < 100000
+    trials = optuna.load_study(study_name="airline", storage=storage).trials
+    assert 1 <= len(trials) < 100000
+    starts = sorted(t.datetime_start for t in trials)  # no trial starts after the 4 s (a wall-clock bound on the
+    assert (starts[-1] - starts[0]).total_seconds() < 6  # whole run would measure the machine's load instead)
 
 
 def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):

@@ -135,7 +135,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_the_budget_is_met(tmp_path,
     url = "sqlite:///cellsearch.db" if kind == "sqlite" else "cellsearch.log"
     storage = sqlite(tmp_path / "cellsearch.db") if kind == "sqlite" else journal(tmp_path / "cellsearch.log")
     args = tiny(tmp_path, f"storage.url={url}", "search.n_trials=12")
-    soak(tmp_path, args, storage, tmp_path / "cellsearch-artifacts", kills=8, seed=8 if kind == "sqlite" else 9)
+    soak(tmp_path, args, storage, tmp_path / "cellsearch-artifacts", kills=5, seed=8 if kind == "sqlite" else 9)
     if kind == "sqlite":  # the best trial of each cell retrained from what the killed runs stored
         reeval = run_search(tmp_path, *args, "stage=reeval", "search.reeval_seeds=1", timeout=300)
         assert reeval.returncode == 0 and "re-evaluation" in reeval.stdout, reeval.stderr

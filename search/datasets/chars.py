@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Optional
 
 import torch
 
+from search.datasets.files import data_file
 from search.errors import UserError
 from search.sequence_tasks import CharLanguageModel
 from search.tasks import Metric
@@ -50,16 +50,9 @@ class CharsConfig:
         return char_task(self.name, text, self, f"file: {path.resolve()}")
 
     def _path(self) -> Path:
-        if self.path is not None:
-            path = Path(self.path).expanduser()
-            if not path.is_file():
-                raise UserError(f"dataset.path={self.path}: no such file; give a plain text file")
-            return path
-        data_dir = os.environ.get("CELLSEARCH_DATA_DIR")
-        if data_dir and (Path(data_dir) / DEFAULT_FILE).is_file():
-            return Path(data_dir) / DEFAULT_FILE
-        raise UserError("chars: no text file; set dataset.path=FILE (any text file) or CELLSEARCH_DATA_DIR "
-                        f"(a folder with {DEFAULT_FILE})")
+        return data_file(self.path, DEFAULT_FILE, "a plain text file",
+                         "chars: no text file; set dataset.path=FILE (any text file) or CELLSEARCH_DATA_DIR "
+                         f"(a folder with {DEFAULT_FILE})")
 
 
 def read_text(path: Path, encoding: str) -> str:

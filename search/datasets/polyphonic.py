@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from search.datasets.files import data_file
 from search.errors import UserError
 from search.sequence_tasks import PianoRoll
 from search.tasks import Metric
@@ -61,16 +61,9 @@ class PolyphonicConfig:
         return piano_roll_task(self.name, rolls, f"file: {path.resolve()}")
 
     def _path(self) -> Path:
-        if self.path is not None:
-            path = Path(self.path).expanduser()
-            if not path.is_file():
-                raise UserError(f"dataset.path={self.path}: no such file; give a .mat or .pickle piano-roll file")
-            return path
-        data_dir = os.environ.get("CELLSEARCH_DATA_DIR")
-        if data_dir and (Path(data_dir) / DEFAULT_FILE).is_file():
-            return Path(data_dir) / DEFAULT_FILE
-        raise UserError("polyphonic: no piano-roll file; set dataset.path=FILE (.mat or .pickle) or "
-                        f"CELLSEARCH_DATA_DIR (a folder with {DEFAULT_FILE})")
+        return data_file(self.path, DEFAULT_FILE, "a .mat or .pickle piano-roll file",
+                         "polyphonic: no piano-roll file; set dataset.path=FILE (.mat or .pickle) or "
+                         f"CELLSEARCH_DATA_DIR (a folder with {DEFAULT_FILE})")
 
 
 def read_mat(path: Path) -> dict[str, list[np.ndarray]]:

@@ -1,12 +1,12 @@
 """`python -m search [overrides]`: run the study that the Hydra config composes (see conf/)."""
 
 import logging
-import signal
 import sys
 
 import hydra
 from omegaconf import DictConfig
 
+from search import interrupt
 from search.cli import check_overrides
 from search.config import register_configs
 from search.errors import UserError, write_error
@@ -22,7 +22,7 @@ def main(cfg: DictConfig) -> None:
 
     from search.study import run
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends a trial cleanly, as Ctrl-C does
+    interrupt.install()  # Ctrl-C and SIGTERM end the running trial at the next safe point
     try:
         run(cfg)
     except UserError as e:

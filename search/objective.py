@@ -126,8 +126,9 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                 return objective(trial)
             finally:
                 release_memory()
-        except KeyboardInterrupt:  # anywhere in the trial, saving its model included: say why it failed
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C, SIGINT or SIGTERM)")
+        except KeyboardInterrupt as e:  # search/interrupt.py raises it between two batches; its text is the signal
+            signal_name = str(e) or "SIGINT"
+            trial.set_user_attr("fail_reason", f"interrupted by {signal_name}" + " (Ctrl-C)" * (signal_name == "SIGINT"))
             raise
         except UserError as e:  # the model could not be saved (disk full, read-only): the run stops with it
             trial.set_user_attr("fail_reason", str(e))

@@ -18,6 +18,7 @@ import search
 from search.compare import PerCellPruner, PerCellSampler, queue_fewest
 from search.config import check_values
 from search.errors import UserError, quiet_optuna_failures
+from search.interrupt import interruptible
 from search.objective import make_objective, resolved
 from search.progress import Progress
 from search.reeval import reevaluate, replay
@@ -152,7 +153,8 @@ def run(cfg: DictConfig) -> optuna.Study:
     mixed_precision(cfg.train, device)  # train.amp without CUDA: one line now, not a failure in every trial
     _resolve_storage_url(cfg)
     storage = open_storage(cfg.storage, cfg.workers)
-    task = load_task(cfg)
+    with interruptible():  # no storage work while the data loads: Ctrl-C stops it at once
+        task = load_task(cfg)
     log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
              task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
     if cfg.stage.value != "search":

@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from search import interrupt
 from search.errors import UserError
 from search.model import detach
 from search.tasks import Task
@@ -82,6 +83,7 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
         model.train()
         state = None  # streams (batch.carry) start each epoch from zeros
         for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):
+            interrupt.check()  # Ctrl-C or SIGTERM: this trial ends here, between two batches
             batch = batch.to(device)  # a no-op where the task's tensors already live on the device
             with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
                 if batch.carry:  # truncated BPTT: the state flows on, its gradient stops at the chunk boundary

@@ -37,6 +37,7 @@ import torch
 import torch.multiprocessing as mp
 from optuna.trial import TrialState
 
+from search import interrupt
 from search.errors import UserError, write_error
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
         return objective(trial)
 
     while deadline is None or time.monotonic() < deadline:
+        interrupt.check()
         gate.acquire()
         try:
             if rdb_storage(study) is not None:
@@ -235,7 +237,7 @@ def reap_orphans(study: optuna.Study, grace_period: float | None = None) -> None
 
 
 def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, Gate], None]) -> None:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # end the running trial cleanly, as Ctrl-C does
+    interrupt.install()  # Ctrl-C and SIGTERM end the running trial at the next safe point
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.INFO, format=f"[worker {index}] %(message)s", force=True)
     try:
@@ -270,16 +272,18 @@ def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, 
             while any(p.exitcode is None for p in procs):
                 for p in procs:
                     p.join(timeout=0.2)
+                    interrupt.check()
                     if p.exitcode is not None and p.exitcode < 0 and p.pid not in reaped:
                         reaped.add(p.pid)
                         reap(study, p.pid, f"was killed by signal {-p.exitcode}")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            forward = signal.SIGTERM if str(e) == "SIGTERM" else signal.SIGINT
             with contextlib.suppress(KeyboardInterrupt):
                 for p in procs:  # Ctrl-C at a terminal reached the workers too: give them a moment to stop
                     p.join(timeout=2)
                 for p in procs:  # SIGTERM (or SIGINT) to this process alone: pass it on
                     if p.exitcode is None:
-                        os.kill(p.pid, signal.SIGINT)
+                        os.kill(p.pid, forward)
                 for p in procs:
                     p.join(timeout=30)
             raise

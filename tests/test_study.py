@@ -30,11 +30,11 @@ def finished(study):
 
 
 def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2")
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=4", "train.max_epochs=2")
     assert run.returncode == 0, run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
     trials = finished(study)
-    assert len(trials) == 6
+    assert len(trials) == 4
     assert {t.params["cell"] for t in trials} == {"lstm", "gru"}
     assert [t.params["cell"] for t in study.trials[:2]] == ["lstm", "gru"], "each cell tried first"
     for t in trials:
@@ -47,27 +47,27 @@ def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
     attrs = study.user_attrs
     assert attrs["metric"] == {"name": "accuracy", "direction": "maximize", "unit": "%"}
     assert attrs["dataset"]["size"] == 10662 and attrs["dataset"]["baseline"]["test"] == pytest.approx(50.0)
-    assert attrs["config"]["search"]["n_trials"] == 6 and attrs["config"]["model"]["cell"] in ("lstm", "gru")
+    assert attrs["config"]["search"]["n_trials"] == 4 and attrs["config"]["model"]["cell"] in ("lstm", "gru")
     assert "lstm" in run.stdout and "gru" in run.stdout and "overall best" in run.stdout
 
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=12", "train.max_epochs=2")
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2")
     assert run.returncode == 0, run.stderr
-    assert "6 of 12 finished trials present, running 6" in run.stderr
+    assert "4 of 6 finished trials present, running 2" in run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
-    assert len(finished(study)) == 12 and len(study.trials) == 12
-    assert sorted(t.number for t in study.trials) == list(range(12))
+    assert len(finished(study)) == 6 and len(study.trials) == 6
+    assert sorted(t.number for t in study.trials) == list(range(6))
 
-    again = run_search(tmp_path, "study=sentiment", "search.n_trials=12", "train.max_epochs=2")
+    again = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2")
     assert again.returncode == 0 and "nothing to run" in again.stderr
-    assert len(load(tmp_path / "cellsearch.db", "sentiment").trials) == 12
+    assert len(load(tmp_path / "cellsearch.db", "sentiment").trials) == 6
 
 
 def test_offline_without_data_runs_on_the_generated_corpus(tmp_path):
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2", env=offline_env())
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=2", "train.max_epochs=1", env=offline_env())
     assert run.returncode == 0, run.stderr
     assert "GENERATED corpus" in run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
-    assert len(finished(study)) == 6
+    assert len(finished(study)) == 2
     assert study.user_attrs["dataset"]["source"] == "generated (offline fallback)"
     assert {t.user_attrs["data_source"] for t in study.trials} == {"generated (offline fallback)"}
 

@@ -2,8 +2,10 @@
 up to 8 epochs, early stopping after 2 epochs without progress) run with the median pruner (cellsearch's
 default, per cell type) and without a pruner. Prints the epochs trained in all, the best validation
 accuracy, wall time and peak memory of each. Target: at least 50 % fewer epochs, best score within 1 point.
+`--pruners` names other conf/pruner/ entries to compare as well (each against the last, which should be none).
 
-    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_pruning.py [--trials 40] [--out DIR] [KEY=VALUE ...]
+    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_pruning.py [--trials 40] [--out DIR] \
+        [--pruners median,successive_halving,none] [KEY=VALUE ...]
 
 The studies stay in DIR/pruning.db (a temporary folder unless --out is given): `python -m reports
 storage.url=sqlite:///DIR/pruning.db` shows them.
@@ -33,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--pruners", default="median,none", help="conf/pruner/ names; the last is the baseline")
     parser.add_argument("overrides", nargs="*", help="more overrides for both runs, e.g. train.threads=1")
     args = parser.parse_args()
     if not os.environ.get("CELLSEARCH_DATA_DIR"):
@@ -41,7 +44,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{folder / 'pruning.db'}"
     results = {}
-    for pruner in ("median", "none"):
+    pruners = args.pruners.split(",")
+    for pruner in pruners:
         name = f"sentiment-pruner-{pruner}"
         wall, rss = run_search(folder, "study=sentiment", f"pruner={pruner}", f"search.n_trials={args.trials}",
                                f"search.study_name={name}", f"storage.url={storage}", *args.overrides)
@@ -49,10 +53,13 @@ def main() -> None:
         epochs, best, pruned, finished = results[pruner][:4]
         print(f"pruner={pruner}: {finished} trials ({pruned} pruned), {epochs} epochs trained, best validation "
               f"accuracy {best:.2f} %, {wall / 60:.1f} min wall, peak RSS {rss:.2f} GB", flush=True)
-    saved = 1 - results["median"][0] / results["none"][0]
-    gap = results["none"][1] - results["median"][1]
-    print(f"the pruner trained {saved:.0%} fewer epochs (target >= 50 %); best validation accuracy "
-          f"{gap:+.2f} points without it (target: within 1 point); studies in {storage}")
+    baseline = pruners[-1]
+    for pruner in pruners[:-1]:
+        saved = 1 - results[pruner][0] / results[baseline][0]
+        gap = results[baseline][1] - results[pruner][1]
+        print(f"pruner={pruner} trained {saved:.0%} fewer epochs than pruner={baseline} (target >= 50 %); best "
+              f"validation accuracy {gap:+.2f} points without it (target: within 1 point)")
+    print(f"studies in {storage}")
 
 
 if __name__ == "__main__":

@@ -277,14 +277,26 @@ def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, 
                         reaped.add(p.pid)
                         reap(study, p.pid, f"was killed by signal {-p.exitcode}")
         except KeyboardInterrupt as e:
-            forward = signal.SIGTERM if str(e) == "SIGTERM" else signal.SIGINT
+            name = str(e) or "SIGINT"
             with contextlib.suppress(KeyboardInterrupt):
-                for p in procs:  # Ctrl-C at a terminal reached the workers too: give them a moment to stop
-                    p.join(timeout=2)
-                for p in procs:  # SIGTERM (or SIGINT) to this process alone: pass it on
-                    if p.exitcode is None:
-                        os.kill(p.pid, forward)
+                # Ctrl-C at a terminal reaches every process of the group: the workers stop at their next safe
+                # point by themselves (passed on too early, it would be their second signal: stop at once).
+                # SIGTERM, or a SIGINT that only this process got, is passed on.
+                _join_all(procs, 0 if name == "SIGTERM" else 10)
                 for p in procs:
-                    p.join(timeout=30)
+                    if p.exitcode is None:
+                        os.kill(p.pid, signal.Signals[name])
+                _join_all(procs, 30)
+                for p in procs:  # never exit leaving a worker behind (Python would wait for it forever)
+                    if p.exitcode is None:
+                        p.kill()
+                        p.join()
+                        reap(study, p.pid, f"did not stop within 30 s of {name}: killed")
             raise
     return [p.exitcode for p in procs]
+
+
+def _join_all(procs: list, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))

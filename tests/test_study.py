@@ -1,5 +1,6 @@
 """`python -m search` end to end, as a user runs it: real files, resume, offline, dashboard, errors."""
 
+import contextlib
 import json
 import os
 import signal
@@ -158,7 +159,10 @@ def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     wait_for_training(f"sqlite:///{tmp_path / 'cellsearch.db'}", "airline")
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # nothing left burning the CPU if it did not stop
     assert proc.returncode == 130, err
     assert "run the same command to resume" in err
     study = load(tmp_path / "cellsearch.db", "airline")
@@ -169,22 +173,32 @@ def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
     assert len(done) == 2 and {t.params["cell"] for t in done} == {"lstm", "gru"}, "the failed cell is queued again"
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers):
+@pytest.mark.parametrize("workers,how", [(1, "SIGTERM"), (2, "SIGTERM"), (2, "Ctrl-C at the terminal")])
+def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers, how):
+    """SIGTERM to the command (the workers get it from the parent), or Ctrl-C at a terminal (SIGINT to every
+    process of the group at once): each worker's trial fails with the signal's name, and the run resumes."""
     slow = ("study=airline", "train.max_epochs=100000", "train.patience=100000", "pruner=none",
             f"workers={workers}", "storage.url=study.log", "search.n_trials=2")
     proc = subprocess.Popen([sys.executable, "-m", "search", *slow], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log")))
     wait_for_training(storage, "airline", count=workers)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=90)
+    if how == "SIGTERM":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=90)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # nothing left burning the CPU if it did not stop
     assert proc.returncode == 130, err
     assert "run the same command to resume" in err
     trials = optuna.load_study(study_name="airline", storage=storage).get_trials(deepcopy=False)
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert len(failed) == workers and not [t for t in trials if t.state == TrialState.RUNNING]
-    assert all("SIGTERM" in t.user_attrs["fail_reason"] for t in failed)
+    reason = "interrupted by SIGTERM" if how == "SIGTERM" else "interrupted by SIGINT (Ctrl-C)"
+    assert all(t.user_attrs["fail_reason"] == reason for t in failed), [t.user_attrs for t in failed]
     run = run_search(tmp_path, "study=airline", "train.max_epochs=2", f"workers={workers}", "storage.url=study.log",
                      "search.n_trials=2")
     assert run.returncode == 0, run.stderr

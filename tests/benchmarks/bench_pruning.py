@@ -1,11 +1,12 @@
 """Benchmark: what the pruner saves. The same 40-trial sentiment study (same sampler seed, same space,
-up to 8 epochs, early stopping after 2 epochs without progress) run with the median pruner (cellsearch's
-default, per cell type) and without a pruner. Prints the epochs trained in all, the best validation
-accuracy, wall time and peak memory of each. Target: at least 50 % fewer epochs, best score within 1 point.
-`--pruners` names other conf/pruner/ entries to compare as well (each against the last, which should be none).
+up to 8 epochs, early stopping after 2 epochs without progress) run with successive halving (the sentiment
+study's pruner), the median pruner (cellsearch's default), both per cell type, and without a pruner. Prints
+the epochs trained in all, the best validation accuracy, wall time and peak memory of each. Target: at
+least 50 % fewer epochs, best score within 1 point. `--pruners` names the conf/pruner/ entries to run; each
+is compared with the last.
 
     CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_pruning.py [--trials 40] [--out DIR] \
-        [--pruners median,successive_halving,none] [KEY=VALUE ...]
+        [--pruners successive_halving,median,none] [KEY=VALUE ...]
 
 The studies stay in DIR/pruning.db (a temporary folder unless --out is given): `python -m reports
 storage.url=sqlite:///DIR/pruning.db` shows them.
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--pruners", default="median,none", help="conf/pruner/ names; the last is the baseline")
+    parser.add_argument("--pruners", default="successive_halving,median,none", help="conf/pruner/ names; the last is the baseline")
     parser.add_argument("overrides", nargs="*", help="more overrides for both runs, e.g. train.threads=1")
     args = parser.parse_args()
     if not os.environ.get("CELLSEARCH_DATA_DIR"):

@@ -43,6 +43,11 @@ def install() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
 
 
+def signal_name(e: KeyboardInterrupt) -> str:
+    """The signal behind `e`: Interrupted carries its name; a plain KeyboardInterrupt is Python's own SIGINT."""
+    return str(e) or "SIGINT"
+
+
 def check() -> None:
     """Raise Interrupted if a signal arrived since the last check."""
     global _pending

@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 import search
+from search import interrupt
 from search.artifacts import artifact_store, is_best_of_cell, save_model
 from search.compare import matched_hidden_size
 from search.errors import UserError
@@ -127,8 +128,8 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
             finally:
                 release_memory()
         except KeyboardInterrupt as e:  # search/interrupt.py raises it between two batches; its text is the signal
-            signal_name = str(e) or "SIGINT"
-            trial.set_user_attr("fail_reason", f"interrupted by {signal_name}" + " (Ctrl-C)" * (signal_name == "SIGINT"))
+            name = interrupt.signal_name(e)
+            trial.set_user_attr("fail_reason", f"interrupted by {name}" + " (Ctrl-C)" * (name == "SIGINT"))
             raise
         except UserError as e:  # the model could not be saved (disk full, read-only): the run stops with it
             trial.set_user_attr("fail_reason", str(e))

@@ -277,7 +277,7 @@ def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, 
                         reaped.add(p.pid)
                         reap(study, p.pid, f"was killed by signal {-p.exitcode}")
         except KeyboardInterrupt as e:
-            name = str(e) or "SIGINT"
+            name = interrupt.signal_name(e)
             with contextlib.suppress(KeyboardInterrupt):
                 # Ctrl-C at a terminal reaches every process of the group: the workers stop at their next safe
                 # point by themselves (passed on too early, it would be their second signal: stop at once).

@@ -53,6 +53,13 @@ def journal(path: Path) -> JournalStorage:
     return JournalStorage(JournalFileBackend(str(path)))
 
 
+def storage_of(tmp_path: Path, kind: str) -> tuple[str, object]:
+    """The `storage.url` override for `kind` (sqlite or journal) and the storage as Optuna opens it."""
+    if kind == "sqlite":
+        return "sqlite:///cellsearch.db", sqlite(tmp_path / "cellsearch.db")
+    return "cellsearch.log", journal(tmp_path / "cellsearch.log")
+
+
 def check_intact(storage, artifacts: Path, name: str = "airline") -> list[optuna.trial.FrozenTrial]:
     """The storage opens; every finished trial is whole; every model file under an artifact's name loads."""
     try:
@@ -136,8 +143,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_the_budget_is_met(tmp_path,
     model), then a run to the end: after every kill the storage opens and its finished trials are whole; at
     the end the study holds exactly the budget and nothing RUNNING (the dead runs' trials were failed by
     heartbeat on SQLite, by the dead-process reaper on the journal), and the saved models load."""
-    url = "sqlite:///cellsearch.db" if kind == "sqlite" else "cellsearch.log"
-    storage = sqlite(tmp_path / "cellsearch.db") if kind == "sqlite" else journal(tmp_path / "cellsearch.log")
+    url, storage = storage_of(tmp_path, kind)
     args = tiny(tmp_path, f"storage.url={url}", "search.n_trials=12")
     soak(tmp_path, args, storage, tmp_path / "cellsearch-artifacts", kills=5, seed=8 if kind == "sqlite" else 9)
     if kind == "sqlite":  # the best trial of each cell retrained from what the killed runs stored
@@ -151,8 +157,7 @@ def test_sigint_and_sigterm_at_random_moments_end_the_run_cleanly(tmp_path, kind
     writes, where Python's own handler would leave a lock held or a write half done): every run exits
     within 30 s, with 130 and the resume hint, leaving no trial RUNNING (its own trial recorded as failed,
     with the signal's name) and the storage whole; the next run completes the budget."""
-    url = "sqlite:///cellsearch.db" if kind == "sqlite" else "cellsearch.log"
-    storage = sqlite(tmp_path / "cellsearch.db") if kind == "sqlite" else journal(tmp_path / "cellsearch.log")
+    url, storage = storage_of(tmp_path, kind)
     args = tiny(tmp_path, f"storage.url={url}", "search.n_trials=40")
     rng = random.Random(3 if kind == "sqlite" else 4)
     for i in range(6):
@@ -170,6 +175,7 @@ def test_sigint_and_sigterm_at_random_moments_end_the_run_cleanly(tmp_path, kind
         for t in trials:
             if t.state == TrialState.FAIL:
                 assert t.user_attrs["fail_reason"].startswith("interrupted by SIG"), t.user_attrs
+    trials = check_intact(storage, tmp_path / "cellsearch-artifacts")
     assert any(t.state == TrialState.FAIL for t in trials), "at least one trial was interrupted"
     budget = sum(t.state in FINISHED for t in trials) + 3  # resuming works (the soak above leaves it unfinished)
     run = run_search(tmp_path, *args, f"search.n_trials={budget}", timeout=300)
@@ -182,7 +188,7 @@ def test_a_trial_whose_process_died_before_claiming_it_is_retried(tmp_path, kind
     """A process killed between creating its trial and claiming it (no heartbeat, no `worker` attribute yet)
     leaves a RUNNING trial that nothing could tell apart from a live one: it is failed once it is older than
     storage.grace_period, and the budget is met."""
-    url = "sqlite:///cellsearch.db" if kind == "sqlite" else "cellsearch.log"
+    url, storage = storage_of(tmp_path, kind)
     args = tiny(tmp_path, f"storage.url={url}")
     assert run_search(tmp_path, *args, "search.n_trials=2").returncode == 0
     opener = ("optuna.storages.RDBStorage('sqlite:///cellsearch.db')" if kind == "sqlite" else
@@ -193,7 +199,6 @@ def test_a_trial_whose_process_died_before_claiming_it_is_retried(tmp_path, kind
     assert dead.returncode == -signal.SIGKILL
     run = run_search(tmp_path, *args, "search.n_trials=3", timeout=120)
     assert run.returncode == 0, run.stderr
-    storage = sqlite(tmp_path / "cellsearch.db") if kind == "sqlite" else journal(tmp_path / "cellsearch.log")
     trials = check_intact(storage, tmp_path / "cellsearch-artifacts")
     assert sum(t.state in FINISHED for t in trials) == 3 and not [t for t in trials if t.state == TrialState.RUNNING]
     assert "claimed" in trials[2].user_attrs["fail_reason"] and trials[2].state == TrialState.FAIL

@@ -6,7 +6,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from search import interrupt
+from search import config_dir, interrupt
 from search.cli import check_overrides
 from search.config import register_configs
 from search.errors import UserError, write_error
@@ -14,7 +14,7 @@ from search.errors import UserError, write_error
 register_configs()
 
 
-@hydra.main(config_path="pkg://search.conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     import optuna  # torch and optuna load here, after the config is known to be good

@@ -4,10 +4,11 @@ import subprocess
 import sys
 
 import pytest
-from hydra import compose, initialize_config_module
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
+from search import config_dir
 from search.cli import composition_error
 from search.config import Cell, check_values, register_configs
 from search.errors import UserError
@@ -17,7 +18,7 @@ register_configs()
 
 
 def make(*overrides):
-    with initialize_config_module("search.conf", version_base="1.3"):
+    with initialize_config_dir(config_dir(), version_base="1.3"):
         return compose("config", overrides=list(overrides))
 
 

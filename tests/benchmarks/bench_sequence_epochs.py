@@ -17,8 +17,9 @@ import time
 
 import optuna
 import torch
-from hydra import compose, initialize_config_module
+from hydra import compose, initialize_config_dir
 
+from search import config_dir
 from search.config import register_configs
 from search.model import build_model, detach
 from search.space import suggest
@@ -33,7 +34,7 @@ parser.add_argument("overrides", nargs="*")
 args = parser.parse_args()
 study_name, n_configs = args.study, args.configs
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-with initialize_config_module("search.conf", version_base="1.3"):
+with initialize_config_dir(config_dir(), version_base="1.3"):
     cfg = compose("config", overrides=[f"study={study_name}", *args.overrides])
 task = load_task(cfg)
 study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))

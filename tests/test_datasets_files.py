@@ -445,10 +445,11 @@ def test_verdict_position_is_recorded_per_example():
     assert {r.position for r in generated_sentiment.reviews(50, 1, start_share=1.0)} == {"start"}
 
 
-def test_the_rt_polarity_fallback_corpus_is_unchanged():
+def test_the_rt_polarity_fallback_corpus_is_the_documented_one():
     texts, labels, positions = generated_sentiment.generate(300, 4)
-    made = generated_sentiment.reviews(300, 4, 0, 4)
+    made = generated_sentiment.reviews(300, 4, **generated_sentiment.FALLBACK)
     assert texts == [r.text for r in made] and positions == [r.position for r in made]
+    assert min(r.distractors for r in made) == generated_sentiment.FALLBACK["min_distractors"] >= 2
 
 
 def test_accuracy_by_position_adds_up_to_the_score():

@@ -65,11 +65,11 @@ def build(cfg) -> Path:
                                                                   for k, f in figs.items()], cfg.n_resamples))
     forest = figures.forest(rows)
     html = page.page("cellsearch report: LSTM or GRU?", mask(cfg.storage.url), rule,
-                     page.summary_html(summary, cfg.n_resamples),
+                     page.summary_html(summary, [v for _, v in rows], cfg.n_resamples, cfg.confidence),
                      page.figure_html(forest, "forest"), sections, [d.label for d, _ in rows])
     try:
         out.write_text(html, encoding="utf-8")
-        summary.to_csv(out.with_suffix(".csv"), index=False)
+        table.spreadsheet_safe(summary).to_csv(out.with_suffix(".csv"), index=False)
     except OSError as e:
         raise UserError(f"out={cfg.out}: cannot write the report ({e.strerror}); choose another out=PATH") from None
     if cfg.images:

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import optuna_dashboard
 
-from reports.page import fmt, fmt_p
-from reports.verdict import Verdict
+from reports.verdict import Verdict, evidence
 
 
 def note(data, verdict: Verdict, rule: str, report_path: str, resamples: int) -> str:
-    unit = "points" if data.metric["unit"] == "%" else data.metric["unit"]
-    scores = ", ".join(f"{c.upper()} {fmt(s)}" for c, s in verdict.scores.items())
-    return (f"## cellsearch verdict: {verdict.label}\n\n"
-            f"LSTM's advantage over the GRU: **{fmt(verdict.effect)} {unit}** of test {data.metric['name']}, "
-            f"95 % interval [{fmt(verdict.low)}, {fmt(verdict.high)}], ROPE ±{fmt(verdict.rope, 3)}; "
-            f"P(other cell better) {fmt_p(verdict.p_other_better, resamples)}.\n\n"
-            f"Scores compared: {scores}. From: {verdict.source_detail}.\n\n"
+    return (f"## cellsearch verdict: {verdict.label}\n\n{evidence(verdict, data.metric, resamples)}\n\n"
             f"Rule: {rule}\n\nFull report: `{report_path}` (python -m reports).\n")
 
 

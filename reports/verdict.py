@@ -9,7 +9,8 @@ means the LSTM is better (higher accuracy, lower error). It is measured
 The interval is a percentile bootstrap (scipy.stats.bootstrap; each cell's runs or trials resampled on
 their own), and "P(other better)" is the share of resamples in which the cell that the estimate does not
 favour comes out ahead.
-Rule: with fewer than `min_trials` completed search trials for a cell: "not enough evidence". Else, if the
+Rule: with fewer than `min_trials` finished (completed or pruned: each is a configuration the search
+judged) search trials for a cell: "not enough evidence". Else, if the
 whole interval lies above +ROPE, the LSTM wins; below -ROPE, the GRU; inside [-ROPE, +ROPE]: "practically
 equivalent"; otherwise "no clear winner". ROPE, the region of practical equivalence, is `rope_points` for
 metrics in percent (e.g. 0.5 points of accuracy) and `rope_relative` times the cells' mean score for
@@ -45,6 +46,8 @@ class Verdict:
     scores: dict = field(default_factory=dict)  # cell -> the score the effect compares (mean over seeds, or best trial's test)
     counts: dict = field(default_factory=dict)  # cell -> completed search trials
     seeds: dict = field(default_factory=dict)  # cell -> re-evaluation runs
+    tied: float = float("nan")  # share of resamples in which the two cells score exactly the same
+    confidence: float = 0.95  # of the interval
 
     @property
     def relative(self) -> tuple[float, float, float]:
@@ -117,10 +120,12 @@ def decide(data: StudyData, cfg) -> Verdict:
     rope = rope_width(data, scores, cfg.rope_points, cfg.rope_relative)
     favoured_lstm = effect >= 0
     p_other = float(np.mean(dist < 0) if favoured_lstm else np.mean(dist > 0))
-    few = [c for c in CELLS if counts[c] < cfg.min_trials]
+    tied = float(np.mean(dist == 0))
+    searched = {c: int(((trials.cell == c) & trials.state.isin(("COMPLETE", "PRUNED"))).sum()) for c in CELLS}
+    few = [c for c in CELLS if searched[c] < cfg.min_trials]
     if few or not np.isfinite(low):
         label, winner = NOT_ENOUGH, None
-        detail += "; " + ", ".join(f"{c} has {counts[c]} completed search trials, fewer than min_trials="
+        detail += "; " + ", ".join(f"{c} has {searched[c]} finished search trials, fewer than min_trials="
                                    f"{cfg.min_trials}" for c in few) if few else "; no interval from one trial"
     elif low > rope:
         label, winner = "LSTM", "lstm"
@@ -130,7 +135,44 @@ def decide(data: StudyData, cfg) -> Verdict:
         label, winner = EQUIVALENT, None
     else:
         label, winner = UNDECIDED, None
-    return Verdict(label, winner, source, detail, effect, low, high, p_other, rope, scores, counts, seeds)
+    return Verdict(label, winner, source, detail, effect, low, high, p_other, rope, scores, counts, seeds, tied,
+                   cfg.confidence)
+
+
+def fmt(value, digits: int = 4) -> str:
+    """A number as the report prints it ("–" for none)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    return f"{float(value):.{digits}g}"
+
+
+def fmt_p(p: float, resamples: int) -> str:
+    """A share of bootstrap resamples; none of them is reported as below one resample's share, not as 0."""
+    if p is None or not np.isfinite(p):
+        return "–"
+    return f"< {1 / resamples:.1g}" if p == 0 else f"{p:.3g}"
+
+
+def odds_text(verdict: Verdict, resamples: int) -> str:
+    """How often the other cell came out ahead, or that the cells scored the same in every resample."""
+    if verdict.tied == 1:
+        return "the two cells scored the same in every resample"
+    return f"P(other cell better) {fmt_p(verdict.p_other_better, resamples)}"
+
+
+def evidence(verdict: Verdict, metric: dict, resamples: int) -> str:
+    """What the verdict rests on, in plain text: the search prints it at its end after the verdict's label,
+    and the dashboard's note and the report's study section say the same."""
+    unit = "points" if metric.get("unit") == "%" else metric.get("unit")
+    if not np.isfinite(verdict.effect):
+        return f"{verdict.source_detail[:1].upper()}{verdict.source_detail[1:]}."
+    scores = ", ".join(f"{c.upper()} {fmt(s)}" for c, s in verdict.scores.items())
+    return (f"LSTM's advantage over the GRU: {fmt(verdict.effect)} {unit} of test "
+            f"{metric.get('name')}, {round(100 * verdict.confidence)} % interval [{fmt(verdict.low)}, "
+            f"{fmt(verdict.high)}], ROPE ±{fmt(verdict.rope, 3)}; {odds_text(verdict, resamples)}. Scores compared: "
+            f"{scores}. From: {verdict.source_detail}.")
 
 
 def rule_text(cfg) -> str:
@@ -142,7 +184,8 @@ def rule_text(cfg) -> str:
             f"validation). Interval: {pct} % percentile bootstrap, {cfg.n_resamples} resamples, each cell "
             f"resampled on its own (seed {cfg.bootstrap_seed}). ROPE (region of practical equivalence): "
             f"±{cfg.rope_points} points for metrics in %, else ±{100 * cfg.rope_relative:g} % of the cells' mean "
-            f"score. Verdict: fewer than {cfg.min_trials} completed search trials for a cell → {NOT_ENOUGH}; the "
+            f"score. Verdict: fewer than {cfg.min_trials} finished (completed or pruned) search trials for a cell → "
+            f"{NOT_ENOUGH}; the "
             f"whole interval above +ROPE → LSTM; below −ROPE → GRU; inside ±ROPE → {EQUIVALENT}; otherwise → "
             f"{UNDECIDED}. P(other better) is the share of bootstrap resamples in which the cell that the "
             f"estimate does not favour comes out ahead.")

@@ -20,7 +20,6 @@ from optuna.pruners import BasePruner, HyperbandPruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-STRATEGIES = ("joint", "balanced", "param_matched")
 CELL = "cell"  # the Optuna parameter of the cell type
 
 

@@ -82,14 +82,22 @@ def _file_of(url: str) -> str:
     return url
 
 
-def _not_refused_write(record: logging.LogRecord) -> bool:
+class RepeatedConfig(Exception):
+    """A trial drew the parameters of a trial that already finished: it is failed untrained (search/objective.py)."""
+
+
+def _not_reported_elsewhere(record: logging.LogRecord) -> bool:
     error = record.exc_info[1] if record.exc_info else None
-    return error is None or not (isinstance(error, UserError) or write_error(error, None) is not None)
+    if error is None:
+        return True
+    if isinstance(error, (UserError, RepeatedConfig, KeyboardInterrupt)):
+        return False  # our one line says it (an interruption: the resume hint; a repeat: the progress line)
+    return write_error(error, None) is None
 
 
 def quiet_optuna_failures() -> None:
-    """Optuna logs a failed trial's exception with its traceback; a UserError or a refused write is then
-    reported once, in one line, by the command line instead."""
+    """Optuna logs a failed trial's exception with its traceback; a UserError, a refused write, an interruption
+    or a repeated configuration is then reported once, in one line, by cellsearch instead."""
     logger = logging.getLogger("optuna.study._optimize")
-    if _not_refused_write not in logger.filters:
-        logger.addFilter(_not_refused_write)
+    if _not_reported_elsewhere not in logger.filters:
+        logger.addFilter(_not_reported_elsewhere)

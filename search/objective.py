@@ -12,25 +12,25 @@ from typing import Callable
 import optuna
 import torch
 from omegaconf import DictConfig, OmegaConf
+from optuna.trial import TrialState
 
 import search
 from search import interrupt
 from search.artifacts import artifact_store, is_best_of_cell, save_model
 from search.compare import matched_hidden_size
-from search.errors import UserError
+from search.errors import RepeatedConfig, UserError
 from search.model import SequenceModel, build_model, count_parameters
 from search.space import suggest
-from search.storage import mask
+from search.storage import mask_all
 from search.tasks import Task
 from search.train import FitResult, NonFiniteLoss, fit
 from search.workers import release_memory, worker_id
 
 
 def resolved(cfg: DictConfig) -> dict:
-    """The config as plain data, with the storage password masked: what is stored and shown."""
-    data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    data["storage"]["url"] = mask(data["storage"]["url"])
-    return data
+    """The config as plain data, with every password masked (storage.url and any other URL): what is stored
+    and shown."""
+    return mask_all(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
 
 
 @dataclass
@@ -59,6 +59,22 @@ def match_size(trial_cfg: DictConfig, task: Task) -> None:
     model.hidden_size = matched_hidden_size(model.cell.value, model.hidden_size, input_size, model.num_layers)
 
 
+_CPU_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "DefaultCPUAllocator")
+
+
+def refuse_repeat(trial: optuna.Trial) -> None:
+    """A trial whose parameters are those of a finished trial is failed untrained (RepeatedConfig), unless it
+    is the deliberate retry of a trial whose process died (`retry_of`)."""
+    if "retry_of" in trial.user_attrs:
+        return
+    for done in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        if done.params == trial.params:
+            reason = f"repeats the parameters of finished trial {done.number}: not trained"
+            trial.set_user_attr("fail_reason", reason)
+            trial.set_user_attr("repeat_of", done.number)
+            raise RepeatedConfig(reason)
+
+
 def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                    show_epoch: Callable[[int, int, float], None] = lambda trial, epoch, value: None):
     metric = task.metric.name
@@ -66,6 +82,7 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
 
     def objective(trial: optuna.Trial) -> float:
         trial_cfg = suggest(trial, cfg)
+        refuse_repeat(trial)
         if cfg.compare.strategy.value == "param_matched":
             match_size(trial_cfg, task)
         seed = cfg.seed + trial.number
@@ -109,6 +126,10 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
             raise optuna.TrialPruned(str(e)) from None
         except torch.OutOfMemoryError as e:  # the model or batch is too large for the accelerator: next trial
             out_of_memory = f"out of memory on {device}: {str(e).splitlines()[0] if str(e) else 'OutOfMemoryError'}"
+        except RuntimeError as e:  # the CPU's allocator says it with a plain RuntimeError
+            if not any(sign in str(e) for sign in _CPU_OUT_OF_MEMORY):
+                raise
+            out_of_memory = f"out of memory on {device}: {str(e).strip().splitlines()[-1][:200]}"
         if out_of_memory is not None:  # out of the except block, the failed trial's tensors can be freed
             release_memory()
             if torch.cuda.is_available():

@@ -32,7 +32,8 @@ class Progress:
             last = trial.intermediate_values[max(trial.intermediate_values)] if trial.intermediate_values else None
             what = f"pruned {reason}" + (f", val {m.name} {last:.4g} {m.unit}" if last is not None else "")
         else:
-            what = trial.state.name.lower()
+            reason = trial.user_attrs.get("fail_reason")
+            what = trial.state.name.lower() + (f": {reason}" if reason else "")
         line = f"{self.prefix}trial {trial.number} {cell}: {what}"
         try:
             best = study.best_trial

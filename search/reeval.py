@@ -53,28 +53,36 @@ def reevaluate(study: optuna.Study, task: Task, seeds: int, device: torch.device
                                direction=study.direction, load_if_exists=True)
     runs.set_user_attr("of_study", study.study_name)
     runs.set_user_attr("metric", task.metric.as_dict())
-    done = {(t.user_attrs.get("source_trial"), t.user_attrs.get("seed")) for t in runs.get_trials(deepcopy=False)}
+    done = _done(runs)
     best = best_per_cell(study)
     if not best:
         raise UserError(f"study '{study.study_name}' has no complete trial to re-evaluate yet")
-    for cell, trial in best.items():
+    todo = [(cell, trial, SEED_BASE + k) for cell, trial in best.items() for k in range(seeds)
+            if (trial.number, SEED_BASE + k) not in done]
+    if todo:
+        log.info("re-evaluation: %d runs to train (%d seeds for the best trial of each of %s)", len(todo), seeds,
+                 ", ".join(best))
+    for i, (cell, trial, seed) in enumerate(todo, start=1):
+        if (trial.number, seed) in _done(runs):  # another machine re-evaluating the same study trained it
+            continue
         config = stored_config(trial)
-        for k in range(seeds):
-            seed = SEED_BASE + k
-            if (trial.number, seed) in done:
-                continue
-            run = train_config(config, task, seed, device)
-            runs.add_trial(optuna.trial.create_trial(
-                params=trial.params, distributions=trial.distributions, value=run.fit.best_value,
-                intermediate_values=dict(enumerate(run.fit.history, start=1)),
-                user_attrs={"cell": cell, "seed": seed, "source_trial": trial.number, f"val_{metric}":
-                            run.fit.best_value, f"test_{metric}": run.test, "n_params": count_parameters(run.model),
-                            "sec_per_epoch": run.fit.sec_per_epoch, "epochs": run.fit.epochs,
-                            "best_epoch": run.fit.best_epoch}))
-            log.info("re-evaluation %s (trial %d) seed %d: val %s %.4g, test %s %.4g %s", cell, trial.number, seed,
-                     metric, run.fit.best_value, metric, run.test, task.metric.unit)
+        run = train_config(config, task, seed, device)
+        runs.add_trial(optuna.trial.create_trial(
+            params=trial.params, distributions=trial.distributions, value=run.fit.best_value,
+            intermediate_values=dict(enumerate(run.fit.history, start=1)),
+            user_attrs={"cell": cell, "seed": seed, "source_trial": trial.number, f"val_{metric}":
+                        run.fit.best_value, f"test_{metric}": run.test, "n_params": count_parameters(run.model),
+                        "sec_per_epoch": run.fit.sec_per_epoch, "epochs": run.fit.epochs,
+                        "best_epoch": run.fit.best_epoch}))
+        log.info("re-evaluation %d/%d, %s (trial %d) seed %d: val %s %.4g, test %s %.4g %s", i, len(todo), cell,
+                 trial.number, seed, metric, run.fit.best_value, metric, run.test, task.metric.unit)
     print(reeval_table(runs, task))
     return runs
+
+
+def _done(runs: optuna.Study) -> set[tuple]:
+    """(source trial, seed) of every stored re-evaluation run."""
+    return {(t.user_attrs.get("source_trial"), t.user_attrs.get("seed")) for t in runs.get_trials(deepcopy=False)}
 
 
 def reeval_table(runs: optuna.Study, task: Task) -> str:

@@ -1,4 +1,4 @@
-"""The table printed at the end of a run: per cell type, what ran and how the best trial did."""
+"""What a run prints at its end: per cell type, what ran and how the best trial did; then the verdict."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from search.resume import setting_changes
 from search.tasks import Task
 
 
@@ -47,6 +48,10 @@ def summary(study: optuna.Study, task: Task) -> str:
     lines.append(table.to_string(float_format=lambda v: f"{v:.4g}"))
     lines.append(f"baseline, {task.baseline['name']}: val {metric} {task.baseline['val']:.4g}, "
                  f"test {metric} {task.baseline['test']:.4g} ({unit})")
+    changes = setting_changes(study.get_trials(deepcopy=False))
+    if changes:
+        lines.append("settings that differ between runs (they change a trial's cost, not what its score means):")
+        lines += [f"  {line}" for line in changes]
     try:
         best = study.best_trial
     except ValueError:
@@ -55,3 +60,16 @@ def summary(study: optuna.Study, task: Task) -> str:
     lines.append(f"overall best: trial {best.number} ({best.params.get('cell')}): val {metric} {best.value:.4g}, "
                  f"test {metric} {best.user_attrs.get(f'test_{metric}', float('nan')):.4g} ({unit}); {params}")
     return "\n".join(lines)
+
+
+def verdict(storage, name: str) -> str:
+    """The verdict on the study, by the report's own rule and default settings (reports/verdict.py)."""
+    from reports.collect import load
+    from reports.config import ReportConfig
+    from reports.verdict import decide, evidence
+
+    settings = ReportConfig()
+    data = load(storage, name)
+    decided = decide(data, settings)
+    return (f"\nverdict on study '{name}': {decided.label}. {evidence(decided, data.metric, settings.n_resamples)}\n"
+            "(python -m reports writes the whole report: figures, costs and the rule)")

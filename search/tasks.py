@@ -28,6 +28,10 @@ class Metric:
     def as_dict(self) -> dict:
         return {"name": self.name, "direction": self.direction, "unit": self.unit}
 
+    def label(self, split: str) -> str:
+        """What a number of this metric is, e.g. "val accuracy (%)"."""
+        return f"{split} {self.name} ({self.unit})"
+
 
 @dataclass
 class Batch:

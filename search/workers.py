@@ -38,10 +38,11 @@ import torch.multiprocessing as mp
 from optuna.trial import TrialState
 
 from search import interrupt
-from search.errors import UserError, write_error
+from search.errors import RepeatedConfig, UserError, write_error
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+MAX_REPEATS = 20  # a sampler that keeps proposing finished configurations has run out of space
 
 
 def worker_id(pid: int | None = None) -> str:
@@ -139,14 +140,30 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
     strategies queue the cell with the fewest trials there). While the rest of the budget is running,
     trials whose process died are failed and retried (`reap_orphans`, with `grace_period`)."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    repeats = 0  # trials in a row that drew a finished trial's parameters
 
     def admitted(trial: optuna.Trial) -> float:
+        nonlocal repeats
         trial.set_user_attr("worker", worker_id())  # first: the reaper can tell whether its process is alive
         gate.release()  # the trial now exists (RUNNING): other workers count it
-        return objective(trial)
+        try:
+            value = objective(trial)
+        except RepeatedConfig:
+            repeats += 1
+            raise
+        except BaseException:
+            repeats = 0
+            raise
+        repeats = 0
+        return value
 
     while deadline is None or time.monotonic() < deadline:
         interrupt.check()
+        if repeats >= MAX_REPEATS:
+            log.warning("%d trials in a row drew the parameters of finished trials: the search space looks "
+                        "exhausted; stopping before search.n_trials=%d (widen the space to search on)",
+                        repeats, budget)
+            return
         gate.acquire()
         try:
             if rdb_storage(study) is not None:
@@ -161,7 +178,7 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
                 continue
             if before_trial is not None:
                 before_trial(study)
-            study.optimize(admitted, n_trials=1, callbacks=callbacks)
+            study.optimize(admitted, n_trials=1, callbacks=callbacks, catch=(RepeatedConfig,))
         finally:
             gate.release()
 

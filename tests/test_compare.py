@@ -16,7 +16,7 @@ from search.datasets.airline import AirlineConfig
 from search.reeval import replay
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
+CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1", "search.reeval_seeds=0")
 CPU = torch.device("cpu")
 
 

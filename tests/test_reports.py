@@ -26,7 +26,7 @@ from conftest import run_search
 from reports.collect import StudyData
 from reports.config import ReportConfig, parse
 from reports.expected_max import expected_max
-from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide
+from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide, evidence
 from synthetic import make_study
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -93,6 +93,17 @@ def test_minimised_metric_orients_the_effect_and_the_rope_is_relative():
     assert v.label == "GRU" and v.winner == "gru"
 
 
+def test_cells_that_score_the_same_in_every_resample_are_said_to_tie():
+    trials = [(100.0, 100.0)] * 6  # a task both cells solve: every trial at 100 %
+    v = decide(_data(trials, trials), ReportConfig())
+    assert v.tied == 1 and v.effect == 0 and v.label == EQUIVALENT
+    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
+    assert "the two cells scored the same in every resample" in text and "P(other" not in text
+    lstm, gru = [81.0, 82.5, 80.7], [78.2, 79.0, 77.5]
+    apart = decide(_data(trials, trials, reeval=_reeval(lstm, gru)), ReportConfig())
+    assert apart.tied == 0 and "P(other cell better) < 0.0005" in evidence(apart, {"name": "a", "unit": "%"}, 2000)
+
+
 def test_equivalent_undecided_and_not_enough_evidence():
     trials = [(70 + i, 70 + i) for i in range(6)]
     same = [80.0, 80.1, 79.9, 80.05, 79.95, 80.0]
@@ -100,7 +111,7 @@ def test_equivalent_undecided_and_not_enough_evidence():
     spread_l, spread_g = [75.0, 85.0, 78.0, 83.0], [76.0, 84.0, 79.0, 80.0]
     assert decide(_data(trials, trials, reeval=_reeval(spread_l, spread_g)), ReportConfig()).label == UNDECIDED
     few = decide(_data(trials[:3], trials, reeval=_reeval(spread_l, spread_g)), ReportConfig())
-    assert few.label == NOT_ENOUGH and "lstm has 3 completed search trials" in few.source_detail
+    assert few.label == NOT_ENOUGH and "lstm has 3 finished search trials" in few.source_detail
     only_lstm = decide(_data(trials, []), ReportConfig())
     assert only_lstm.label == NOT_ENOUGH and only_lstm.winner is None
 
@@ -145,12 +156,16 @@ def report_dir(tmp_path_factory) -> Path:
     return cwd
 
 
-def _browser(playwright):
+def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)"
         if os.environ.get("CELLSEARCH_REQUIRE_SERVICES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+def _browser(playwright):
+    require_chromium()
     return playwright.chromium.launch_persistent_context(
         tempfile.mkdtemp(prefix="chromium-profile-"), executable_path=CHROMIUM, headless=True,
         viewport={"width": 1300, "height": 900},
@@ -295,6 +310,7 @@ def test_a_1000_trial_report_is_written_in_under_20_s_and_under_8_mb(tmp_path):
 def test_figures_are_also_written_as_png_images(tmp_path):
     from PIL import Image
 
+    require_chromium()  # kaleido renders through the system's browser
     make_study("sqlite:///" + str(tmp_path / "cellsearch.db"), "toy", 12)
     result = run_reports(tmp_path, "images=png", "dashboard=false")
     assert result.returncode == 0, result.stderr

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from conftest import run_search, wait_for_training
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
+CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1", "search.reeval_seeds=0")
 
 
 def check_exact(study, budget):
@@ -66,7 +66,8 @@ def wait_for_running_trial(storage, name):
     return trial.number, int(trial.user_attrs["worker"].rsplit(":", 1)[1])
 
 
-SLOW = ("study=airline", "train.max_epochs=40", "train.patience=40", "pruner=none", "model.num_layers=1")
+SLOW = ("study=airline", "train.max_epochs=40", "train.patience=40", "pruner=none", "model.num_layers=1",
+        "search.reeval_seeds=0")
 
 
 def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):

@@ -20,7 +20,8 @@ Optuna storage. Options (defaults in brackets):
   out=PATH               the HTML file [reports/index.html]; the CSV is written beside it (.csv)
   rope_points=0.5        region of practical equivalence for metrics in percent (accuracy): +-0.5 points
   rope_relative=0.01     ... for every other metric: +-1 % of the cells' mean score
-  min_trials=5           completed search trials per cell below which the verdict is "not enough evidence"
+  min_trials=5           finished (completed or pruned) search trials per cell below which the verdict is
+                         "not enough evidence"
   min_seeds=3            re-evaluation seeds per cell needed to use them (else the search's trials are used)
   confidence=0.95        of the bootstrap interval
   n_resamples=2000       bootstrap resamples

@@ -13,6 +13,9 @@ import plotly.io as pio
 import plotly.offline
 
 import search
+from search.resume import setting_changes
+from search.storage import mask_all
+from reports.verdict import evidence, fmt, odds_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -31,21 +34,6 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def fmt(value, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    return f"{float(value):.{digits}g}"
-
-
-def fmt_p(p: float, resamples: int) -> str:
-    """A share of bootstrap resamples; none of them is reported as below one resample's share, not as 0."""
-    if p is None or not np.isfinite(p):
-        return "–"
-    return f"< {1 / resamples:.1g}" if p == 0 else f"{p:.3g}"
-
-
 def figure_html(fig, div_id: str) -> str:
     return ('<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
                                                  config={"displaylogo": False, "responsive": True}) + "</div>")
@@ -55,14 +43,15 @@ def _verdict_class(winner: str | None) -> str:
     return winner or "none"
 
 
-def summary_html(table: pd.DataFrame, resamples: int) -> str:
+def summary_html(table: pd.DataFrame, verdicts: list, resamples: int, confidence: float) -> str:
+    pct = round(100 * confidence)
     head = ("<tr><th>dataset (study)</th><th>metric</th><th>verdict</th>"
-            "<th>LSTM's advantage [95 % interval]<br>(positive: LSTM better)</th><th>from</th>"
+            f"<th>LSTM's advantage [{pct} % interval]<br>(positive: LSTM better)</th><th>from</th>"
             "<th>P(other cell better)</th><th>best test score: LSTM / GRU / baseline</th>"
             "<th>parameters of the best: LSTM / GRU</th><th>seconds per epoch, median: LSTM / GRU</th>"
             "<th>search time, minutes: LSTM / GRU (study wall)</th></tr>")
     body = []
-    for r in table.itertuples(index=False):
+    for r, verdict in zip(table.itertuples(index=False), verdicts):
         unit = "points" if r.unit == "%" else r.unit
         winner = {"LSTM": "lstm", "GRU": "gru"}.get(r.verdict)
         body.append(
@@ -72,7 +61,7 @@ def summary_html(table: pd.DataFrame, resamples: int) -> str:
             f"<td class='verdict {_verdict_class(winner)}'>{esc(r.verdict)}</td>"
             f"<td>{fmt(r.lstm_advantage)} {esc(unit)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]; ROPE ±{fmt(r.rope, 3)}</td>"
             f"<td>{esc(r.effect_source)}</td>"
-            f"<td>{esc(fmt_p(r.p_other_better, resamples))}</td>"
+            f"<td>{esc(odds_text(verdict, resamples))}</td>"
             f"<td>{fmt(r.lstm_best_test)} / {fmt(r.gru_best_test)} / {fmt(r.baseline_test)} "
             f"<small>({esc(r.baseline)})</small></td>"
             f"<td>{fmt(r.lstm_params)} / {fmt(r.gru_params)}</td>"
@@ -91,20 +80,20 @@ def card_html(card: dict) -> str:
 
 def study_section(index: int, data, verdict, r: dict, figures: list[str], resamples: int) -> str:
     winner_class = _verdict_class(verdict.winner)
-    unit = "points" if data.metric["unit"] == "%" else data.metric["unit"]
+    differ = setting_changes(data.study.get_trials(deepcopy=False)) if data.study is not None else []
+    changes = (" Settings that differ between runs (a trial's cost, not what its score means): "
+               + "; ".join(esc(line) for line in differ) + ".") if differ else ""
     counts = ", ".join(f"{c}: {r[f'{c}_complete']} completed, {r[f'{c}_pruned']} pruned, {r[f'{c}_failed']} failed"
                        for c in ("lstm", "gru"))
     return (
         f"<section id='study-{index}'><h2>{esc(data.label)}</h2>"
-        f"<p><span class='verdict {winner_class}'>Verdict: {esc(verdict.label)}</span>. LSTM's advantage "
-        f"{fmt(verdict.effect)} {esc(unit)} of {esc(data.metric_label('test'))}, 95 % interval "
-        f"[{fmt(verdict.low)}, {fmt(verdict.high)}], ROPE ±{fmt(verdict.rope, 3)}; P(other cell better) "
-        f"{esc(fmt_p(verdict.p_other_better, resamples))}. From: {esc(verdict.source_detail)}.</p>"
-        f"<p class='meta'>Trials: {esc(counts)}.</p>"
+        f"<p><span class='verdict {winner_class}'>Verdict: {esc(verdict.label)}</span>. "
+        f"{esc(evidence(verdict, data.metric, resamples))}</p>"
+        f"<p class='meta'>Trials: {esc(counts)}.{changes}</p>"
         + "".join(figures)
-        + "<h3>Dataset</h3>" + card_html(data.dataset)
+        + "<h3>Dataset</h3>" + card_html(mask_all(data.dataset))
         + "<details><summary>Resolved config of the study (password masked)</summary><pre>"
-        + esc(json.dumps(data.config, indent=2, default=str)) + "</pre></details></section>"
+        + esc(json.dumps(mask_all(data.config), indent=2, default=str)) + "</pre></details></section>"
     )
 
 

@@ -61,3 +61,16 @@ def row(data: StudyData, verdict: Verdict) -> dict:
 
 def summary_table(rows: list[tuple[StudyData, Verdict]]) -> pd.DataFrame:
     return pd.DataFrame([row(d, v) for d, v in rows])
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """The table for CSV: a text cell that a spreadsheet would run as a formula (it begins with =, +, -, @,
+    a tab or a carriage return: a study named `=HYPERLINK(...)`) is prefixed with ', as OWASP's advice on
+    CSV injection says. Numbers are left as they are."""
+    def safe(value):
+        return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+    return table.apply(lambda column: column.map(safe) if not pd.api.types.is_numeric_dtype(column) else column)

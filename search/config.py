@@ -29,13 +29,13 @@ class Strategy(Enum):
 
 class Stage(Enum):
     search = "search"  # run the study to search.n_trials
-    reeval = "reeval"  # retrain each cell's best configuration with search.reeval_seeds (default 5) seeds
+    reeval = "reeval"  # retrain each cell's best configuration with search.reeval_seeds seeds (3 if 0)
     replay = "replay"  # retrain one trial (trial=N) and show stored and new results side by side
 
 
 @dataclass
 class CompareConfig:
-    strategy: Strategy = Strategy.joint
+    strategy: Strategy = Strategy.balanced
 
 
 @dataclass
@@ -79,7 +79,7 @@ class SearchConfig:
     study_name: str = MISSING
     n_trials: int = 20  # the study's total of finished (complete + pruned) trials, not a count per run
     timeout: Optional[float] = None  # seconds for this run; None: no limit
-    reeval_seeds: int = 0  # after the search, retrain each cell's best with this many seeds (stage=reeval: 5 if 0)
+    reeval_seeds: int = 3  # after the search, retrain each cell's best with this many seeds; 0: skip (the verdict then rests on one seed a cell)
 
 
 @dataclass
@@ -122,18 +122,27 @@ _RULES = (
     ("model.num_layers", lambda v: v >= 1, "a whole number >= 1"),
     ("model.dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("model.embedding_dim", lambda v: v >= 1, "a whole number >= 1"),
-    ("train.max_epochs", lambda v: v >= 1, "a whole number >= 1"),
+    ("train.max_epochs", lambda v: 1 <= v <= 100_000, "a whole number from 1 to 100,000"),
     ("train.batch_size", lambda v: v >= 1, "a whole number >= 1"),
     ("train.lr", lambda v: v > 0, "a number > 0"),
     ("train.weight_decay", lambda v: v >= 0, "a number >= 0"),
     ("train.clip_grad_norm", lambda v: v >= 0, "a number >= 0 (0 disables clipping)"),
     ("train.patience", lambda v: v >= 1, "a whole number >= 1"),
+    ("train.threads", lambda v: v >= 0, "a whole number >= 0 (0: PyTorch's default, one per core)"),
+    ("search.study_name", lambda v: 0 < len(v) <= 200 and v.isprintable() and v == v.strip(),
+     "1 to 200 printable characters, no leading or trailing space"),
     ("dataset.seq_len", lambda v: v >= 1, "a whole number >= 1"),
-    ("search.n_trials", lambda v: v >= 1, "a whole number >= 1 (the study's total of finished trials)"),
-    ("search.timeout", lambda v: v is None or v > 0, "a number of seconds > 0, or null for no limit"),
+    ("search.n_trials", lambda v: 1 <= v <= 1_000_000, "a whole number from 1 to 1,000,000 (the study's total of "
+     "finished trials)"),
+    ("search.timeout", lambda v: v is None or 0 < v < float("inf"), "a number of seconds > 0, or null for no limit"),
     ("storage.heartbeat_interval", lambda v: v >= 1, "a whole number of seconds >= 1"),
-    ("workers", lambda v: v >= 1, "a whole number >= 1 (processes on this machine)"),
-    ("search.reeval_seeds", lambda v: v >= 0, "a whole number >= 0 (0: no re-evaluation after the search)"),
+    ("workers", lambda v: 1 <= v <= 512, "a whole number from 1 to 512 (processes on this machine)"),
+    ("seed", lambda v: 0 <= v < 2**63, "a whole number from 0 to 2**63 - 1"),
+    ("search.reeval_seeds", lambda v: 0 <= v <= 1000, "a whole number from 0 to 1000 (0: no re-evaluation after "
+     "the search)"),
+    ("trial", lambda v: v is None or v >= 0, "a trial number >= 0"),
+    ("storage.url", lambda v: v.strip() != "", "a storage URL, or unset for the default (sqlite:///cellsearch.db)"),
+    ("dataset.path", lambda v: v.strip() != "", "a path, or unset for the dataset's default place"),
 )
 
 

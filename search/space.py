@@ -56,6 +56,9 @@ def suggest(trial: optuna.Trial, cfg: DictConfig) -> DictConfig:
 
 def check_space(cfg: DictConfig) -> None:
     """Fail before any training on a space that names no config key, is empty, or reaches a bad value."""
+    if not cfg.space:
+        raise UserError("the search space is empty (an empty space file, or space=... naming one): nothing would be "
+                        "searched; give it at least model.cell, see conf/space/sentiment.yaml")
     names: dict[str, str] = {}
     for path, spec in cfg.space.items():
         where = f"space '{path}'"

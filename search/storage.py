@@ -18,7 +18,9 @@ import json
 import os
 import re
 import warnings
+from urllib.parse import unquote
 
+import filelock
 import optuna
 import redis.exceptions
 import sqlalchemy
@@ -33,13 +35,48 @@ from search.errors import UserError, write_error
 HINT = ("use sqlite:///cellsearch.db, a journal file path ending in .log, postgresql://user@host/dbname or "
         "redis://host:6379/0")
 _SCHEMA_LOCK_KEY = 0x63656C6C73656172  # "cellsear": any constant shared by every cellsearch process
+_DRIVERS = {"MySQLdb": "mysqlclient", "pymysql": "pymysql", "psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'"}
 DEFAULT_URL = {"one": "sqlite:///cellsearch.db", "several": "cellsearch.log"}
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]*")
+_QUERY_SECRET = re.compile(r"(?i)([?&;](?:password|passwd|pwd|pass)=)[^&;#\s'\"<>]*")
 
 
-def mask(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    return _PASSWORD.sub(r"\1***@", url)
+def _mask_url(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    at = rest.rfind("@")  # the last one: a password may hold "@", "/", "?" or "#" unencoded
+    if at >= 0 and ":" in rest[:at]:
+        rest = rest[: rest.index(":")] + ":***" + rest[at:]
+    return _QUERY_SECRET.sub(r"\1***", f"{scheme}://{rest}")
+
+
+def mask(text: str) -> str:
+    """`text` (a URL, or a message that holds URLs) with every password replaced by ***: the one in a URL's
+    user part (user:PASSWORD@host, whatever characters it holds) and a `password=` in its query, for every
+    storage kind (postgresql, mysql, redis, ...)."""
+    if "://" in text and not any(c.isspace() for c in text):  # one URL: whatever its password holds
+        return _mask_url(text)
+    return _URL.sub(lambda m: _mask_url(m.group(0)), text)
+
+
+def mask_all(data):
+    """A copy of plain data (a stored config: dicts, lists, strings) with `mask` applied to every string."""
+    if isinstance(data, dict):
+        return {key: mask_all(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [mask_all(value) for value in data]
+    return mask(data) if isinstance(data, str) else data
+
+
+def secrets_of(url: str) -> list[str]:
+    """The passwords a URL holds (user part, `password=` query), as written and URL-decoded, so that a
+    message quoting one (a driver's error, say) can hide it."""
+    if "://" not in url:
+        return []
+    rest = url.split("://", 1)[1]
+    at = rest.rfind("@")
+    found = [rest[rest.index(":") + 1: at]] if at >= 0 and ":" in rest[:at] else []
+    found += [m.group(0).split("=", 1)[1] for m in _QUERY_SECRET.finditer(url)]
+    return sorted({v for s in found if s for v in (s, unquote(s))}, key=len, reverse=True)
 
 
 def journal_path(url: str) -> str | None:
@@ -50,10 +87,32 @@ def journal_path(url: str) -> str | None:
     return None
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a `sqlite:///path` URL (None for any other URL, and for an in-memory database)."""
+    if not url.startswith("sqlite:///") or url[len("sqlite:///"):] in ("", ":memory:"):
+        return None
+    return url[len("sqlite:///"):].split("?", 1)[0]
+
+
 @contextlib.contextmanager
-def _schema_lock(url: str):
-    """On PostgreSQL, hold an advisory lock while Optuna creates or checks its tables: machines that start
-    together on an empty database would otherwise collide creating them."""
+def setup_lock(url: str):
+    """Held while a process creates or checks the storage's tables and sets up its study, so that processes
+    (or machines) that start together on one storage take turns: on PostgreSQL an advisory lock that every
+    machine shares, on a SQLite or journal file a lock file beside it (`<file>.lock`, released by the kernel
+    if its holder dies). Redis has none: see README, Storage."""
+    path = sqlite_path(url) or journal_path(url)
+    if path is not None:
+        lock = filelock.FileLock(path + ".lock")
+        try:
+            lock.acquire()
+        except OSError:  # a read-only folder (a report on someone's storage): nothing there can be written anyway
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
+        return
     if not url.startswith("postgresql"):
         yield
         return
@@ -166,7 +225,7 @@ def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:
             return JournalStorage(backend)
         pool = {} if url.startswith("sqlite") else {
             "pool_size": storage_cfg.pool_size, "max_overflow": storage_cfg.max_overflow, "pool_pre_ping": True}
-        with _schema_lock(url):
+        with setup_lock(url):
             return RDBStorage(
                 url,
                 engine_kwargs=pool,
@@ -174,10 +233,17 @@ def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:
                 grace_period=storage_cfg.grace_period,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
+    except ImportError as e:  # the URL's database driver (mysql:// wants MySQLdb) is not installed
+        missing = getattr(e.__cause__ or e.__context__, "name", None) or e.name
+        fix = f"pip install {_DRIVERS.get(missing, missing)}" if missing else "install the database driver it names"
+        raise UserError(f"storage.url={mask(url)}: its database driver is not installed (no module {missing!r}); "
+                        f"{fix}, or {HINT}") from None
     except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError, redis.exceptions.RedisError) as e:
         written = write_error(e, url)
         if written is not None:
             raise written from None
         reason = " ".join(str(getattr(e, "orig", None) or e).split())
         reason = reason.split(" (Background on this error")[0][:300]
+        for secret in secrets_of(url):
+            reason = reason.replace(secret, "***")
         raise UserError(f"storage.url={mask(url)} cannot be opened: {mask(reason)}; {HINT}") from None

@@ -7,6 +7,7 @@ import functools
 import logging
 import os
 
+import numpy as np
 import optuna
 import torch
 from hydra.errors import InstantiationException
@@ -19,12 +20,14 @@ from search.compare import PerCellPruner, PerCellSampler, queue_fewest
 from search.config import check_values
 from search.errors import UserError, quiet_optuna_failures
 from search.interrupt import interruptible
+from search.model import training_bytes
 from search.objective import make_objective, resolved
 from search.progress import Progress
-from search.reeval import reevaluate, replay
+from search.reeval import best_per_cell, reevaluate, replay
+from search.resume import check_same_experiment
 from search.space import check_space, describe, param_name
-from search.storage import mask, open_storage, resolve_url
-from search.summary import summary
+from search.storage import mask, open_storage, resolve_url, setup_lock
+from search.summary import summary, verdict
 from search.tasks import Task
 from search.train import choose_device, mixed_precision
 from search.workers import Gate, finished_and_running, gate_for, reap_orphans, run_trials, run_workers
@@ -51,13 +54,20 @@ def balanced(cfg: DictConfig) -> bool:
     return cfg.compare.strategy.value in ("balanced", "param_matched") and "model.cell" in cfg.space
 
 
-def make_sampler(cfg: DictConfig, worker: int) -> optuna.samplers.BaseSampler:
-    """The configured sampler, seeded apart for each worker, and one per cell for the balanced strategies."""
+def sampler_seed(seed: int, run: int, worker: int, cell: int) -> int:
+    """The seed of one sampler: each run of a study (a resume, an extension, another machine), each of its
+    workers and each per-cell sampler draws from a random state of its own, so that no run proposes again
+    what an earlier one trained; all of them follow from `seed`, so a study can be run again as it was."""
+    return int(np.random.SeedSequence([seed % 2**63, run, worker, cell]).generate_state(1, np.uint32)[0])
 
-    def seeded(offset: int) -> optuna.samplers.BaseSampler:
+
+def make_sampler(cfg: DictConfig, run: int, worker: int) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded for this run and worker, and one per cell for the balanced strategies."""
+
+    def seeded(cell: int) -> optuna.samplers.BaseSampler:
         node = cfg.sampler.copy()
         if "seed" in node:
-            node.seed = cfg.seed + 1000 * worker + offset
+            node.seed = sampler_seed(cfg.seed, run, worker, cell)
         return build("sampler", node)
 
     return PerCellSampler(seeded, cells(cfg)) if balanced(cfg) else seeded(0)
@@ -83,38 +93,49 @@ def load_task(cfg: DictConfig) -> Task:
     if longest is not None and reach > longest:
         raise UserError(f"dataset.seq_len reaches {reach}, but {task.name} has only {longest} training steps "
                         "to draw windows from; lower the sequence length or its range in the space")
+    if task.uses_seq_len:
+        _warn_costliest_corner(cfg, task, reach)
     return task
 
 
-def _check_same_study(study: optuna.Study, cfg: DictConfig, task: Task) -> None:
-    """A resumed study must be the same experiment: same space, dataset, source and metric."""
-    stored = study.user_attrs
-    name = study.study_name
-    fix = f"run with a new search.study_name (e.g. search.study_name={name}_2) or restore the old settings"
-    if "space" in stored and stored["space"] != describe(cfg):
-        raise UserError(f"study '{name}' already exists with a different search space; {fix}")
-    card = stored.get("dataset", {"name": task.name, "source": task.card["source"]})
-    if card.get("name") != task.name or card.get("source") != task.card["source"]:
-        raise UserError(f"study '{name}' was run on {card.get('name')} from {card.get('source')}, this run loads "
-                        f"{task.name} from {task.card['source']}; {fix}")
-    if "metric" in stored and stored["metric"].get("name") != task.metric.name:
-        raise UserError(f"study '{name}' optimises {stored.get('metric')}, this run {task.metric.name}; {fix}")
+def _highest(cfg: DictConfig, path: str):
+    spec = cfg.space.get(path)
+    if spec is None:
+        return getattr(OmegaConf.select(cfg, path), "value", OmegaConf.select(cfg, path))
+    return max(spec.choices) if spec.type == "categorical" else spec.high
 
 
-def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.Study:
+def _warn_costliest_corner(cfg: DictConfig, task: Task, steps: int) -> None:
+    """Warn before the run when the space's costliest corner may not fit in this machine's memory (such
+    trials are pruned "out of memory" when they come)."""
+    choices = cfg.space.get("model.cell")
+    cell = "lstm" if choices is None or "lstm" in choices.choices else "gru"
+    hidden, layers, batch = (int(_highest(cfg, p)) for p in ("model.hidden_size", "model.num_layers",
+                                                              "train.batch_size"))
+    input_size = int(_highest(cfg, "model.embedding_dim")) if task.vocab_size else task.n_features
+    need = training_bytes(cell, hidden, layers, batch, int(steps), input_size, task.vocab_size, task.n_outputs)
+    have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need > have / 2:
+        log.warning("warning: the space's costliest corner (%s, hidden %d x %d layers, batch %d, %d steps) needs "
+                    "about %.1f GB to train, more than half of this machine's %.1f GB: trials there may be pruned "
+                    "out of memory; narrow the space to avoid them", cell, hidden, layers, batch, steps, need / 1e9,
+                    have / 1e9)
+
+
+def open_study(cfg: DictConfig, task: Task, storage, pruner) -> tuple[optuna.Study, int]:
+    """Create or resume the study, describe it (first run only), and claim this run's number: how many runs
+    sampled from the study before this one (`sampler_runs`), which seeds this run's samplers apart."""
     name = cfg.search.study_name
-    try:
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    except KeyError:
+    with setup_lock(cfg.storage.url):  # processes and machines starting together take turns here
         try:
-            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-                                        direction=task.metric.direction)
-        except optuna.exceptions.DuplicatedStudyError:  # another machine created it a moment ago
-            study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    gate = gate_for(study, None)  # machines starting together: one describes the study and queues the cells
-    gate.acquire()
-    try:
-        _check_same_study(study, cfg, task)
+            study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+        except KeyError:
+            try:
+                study = optuna.create_study(study_name=name, storage=storage, pruner=pruner,
+                                            direction=task.metric.direction)
+            except optuna.exceptions.DuplicatedStudyError:  # Redis (no lock): another machine was first
+                study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+        check_same_experiment(study, cfg, task, resolved(cfg))
         for key, value in {
             "metric": task.metric.as_dict(),
             "dataset": {**task.card, "baseline": task.baseline},
@@ -124,11 +145,13 @@ def open_study(cfg: DictConfig, task: Task, storage, sampler, pruner) -> optuna.
         }.items():
             if key not in study.user_attrs:
                 study.set_user_attr(key, value)
+        if study.metric_names is None:  # optuna-dashboard shows this instead of "Objective 0"
+            study.set_metric_names([task.metric.label("val")])
+        run = study.user_attrs.get("sampler_runs", 0)
+        study.set_user_attr("sampler_runs", run + 1)
         if "model.cell" in cfg.space:
             _queue_untried_cells(study, cfg)
-    finally:
-        gate.release()
-    return study
+    return study, run
 
 
 def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
@@ -148,7 +171,8 @@ def run(cfg: DictConfig) -> optuna.Study:
     quiet_optuna_failures()
     check_values(cfg)
     check_space(cfg)
-    sampler, pruner = make_sampler(cfg, 0), make_pruner(cfg)
+    make_sampler(cfg, 0, 0)  # a sampler that cannot be built: one line now, before the storage is opened
+    pruner = make_pruner(cfg)
     device = choose_device(cfg.train.device)
     mixed_precision(cfg.train, device)  # train.amp without CUDA: one line now, not a failure in every trial
     _resolve_storage_url(cfg)
@@ -159,11 +183,16 @@ def run(cfg: DictConfig) -> optuna.Study:
              task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
     if cfg.stage.value != "search":
         return _after_search(cfg, task, storage, device)
-    study = open_study(cfg, task, storage, sampler, pruner)
-    _search(cfg, task, study, device)
+    study, run_number = open_study(cfg, task, storage, pruner)
+    study.sampler = make_sampler(cfg, run_number, 0)
+    _search(cfg, task, study, device, run_number)
     print(summary(study, task))
     if cfg.search.reeval_seeds > 0:
-        reevaluate(study, task.to(device), cfg.search.reeval_seeds, device)
+        if best_per_cell(study):
+            reevaluate(study, task.to(device), cfg.search.reeval_seeds, device)
+        else:
+            log.warning("re-evaluation skipped: the study has no complete trial yet")
+    print(verdict(storage, study.study_name))
     return study
 
 
@@ -187,16 +216,16 @@ def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) ->
     except KeyError:
         raise UserError(f"no study '{cfg.search.study_name}' in {mask(cfg.storage.url)}: run the search first "
                         "(stage=search), or name the study with search.study_name") from None
-    _check_same_study(study, cfg, task)
+    check_same_experiment(study, cfg, task, resolved(cfg))
     task.to(device)
     if cfg.stage.value == "reeval":
-        reevaluate(study, task, cfg.search.reeval_seeds or 5, device)
+        reevaluate(study, task, cfg.search.reeval_seeds or 3, device)
     else:
         replay(study, cfg.trial, task, device)
     return study
 
 
-def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.device) -> None:
+def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.device, run_number: int) -> None:
     """Run trials, in this process or in `workers` processes, until the study holds search.n_trials."""
     reap_orphans(study, cfg.storage.grace_period)
     budget = cfg.search.n_trials
@@ -214,7 +243,7 @@ def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.devi
         threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // cfg.workers)
         log.info("%s: %d of %d finished trials present, running %d with %d worker processes of %d torch "
                  "thread(s) each", where, done, budget, budget - done, cfg.workers, threads)
-        codes = run_workers(cfg.workers, threads, study, functools.partial(work_in_process, cfg, task))
+        codes = run_workers(cfg.workers, threads, study, functools.partial(work_in_process, cfg, task, run_number))
         failed = [i for i, code in enumerate(codes) if code not in (0, 130) and code > 0]
         if failed:
             raise UserError(f"worker(s) {failed} stopped with an error (exit codes {codes}); see their messages above")
@@ -235,10 +264,10 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
         progress.close()
 
 
-def work_in_process(cfg: DictConfig, task: Task, index: int, gate: Gate) -> None:
+def work_in_process(cfg: DictConfig, task: Task, run_number: int, index: int, gate: Gate) -> None:
     """A worker process: its own storage connection, and a sampler seeded apart from the other workers'."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     quiet_optuna_failures()
     study = optuna.load_study(study_name=cfg.search.study_name, storage=open_storage(cfg.storage, cfg.workers),
-                              sampler=make_sampler(cfg, index), pruner=make_pruner(cfg))
+                              sampler=make_sampler(cfg, run_number, index), pruner=make_pruner(cfg))
     work(cfg, task, study, gate_for(study, gate.path), bar=False, prefix=f"[worker {index}] ")

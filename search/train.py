@@ -45,14 +45,41 @@ def _inject_fault(epoch: int) -> None:
         raise torch.OutOfMemoryError(f"CUDA out of memory (injected by CELLSEARCH_FAULT={fault})")
 
 
+def _slow_batches() -> float:
+    """Test-only: CELLSEARCH_FAULT=slow_batches:SECONDS waits that long before every training batch, so that a
+    test can interrupt a trial of a small study in the middle and resume it with the same settings."""
+    fault = os.environ.get("CELLSEARCH_FAULT", "")
+    return float(fault.split(":", 1)[1]) if fault.startswith("slow_batches:") else 0.0
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
 def choose_device(name: str) -> torch.device:
+    """The training device of `train.device`; one that this machine does not have is a UserError, raised
+    before any trial (not a failed trial on every attempt)."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    fix = "use train.device=auto (the best this machine has) or cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"train.device={name} is not a device; {fix}, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise UserError(f"train.device={name}: this machine has no CUDA device (torch {torch.__version__}); {fix}")
+        if device.index is not None and device.index >= count:
+            raise UserError(f"train.device={name}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}; "
+                            f"{fix}")
+    elif device.type == "mps" and not _mps_available():
+        raise UserError(f"train.device={name}: this machine has no Apple MPS device; {fix}")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise UserError(f"train.device={name}: cellsearch trains on cpu, cuda or mps, not {device.type}; {fix}")
+    return device
 
 
 def mixed_precision(train_cfg, device: torch.device) -> torch.dtype | None:
@@ -76,13 +103,15 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     maximize = task.metric.direction == "maximize"
     result = FitResult(-math.inf if maximize else math.inf, 0, 0, 0.0)
-    best_state, seconds = None, 0.0
+    best_state, seconds, pause = None, 0.0, _slow_batches()
     for epoch in range(1, train_cfg.max_epochs + 1):
         start = time.perf_counter()
         _inject_fault(epoch)
         model.train()
         state = None  # streams (batch.carry) start each epoch from zeros
         for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):
+            if pause:
+                time.sleep(pause)
             interrupt.check()  # Ctrl-C or SIGTERM: this trial ends here, between two batches
             batch = batch.to(device)  # a no-op where the task's tensors already live on the device
             with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):

@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from search.datasets.files import require_file
 from search.errors import UserError
 from search.tasks import Forecasting, Metric
 
@@ -106,8 +107,7 @@ def _rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
-    if not path.is_file():
-        raise UserError(f"dataset.path={path}: no such file; give a CSV with columns Month,Passengers")
+    require_file(path, "dataset.path", "a CSV with columns Month,Passengers")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:

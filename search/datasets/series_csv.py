@@ -23,6 +23,7 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
+from search.datasets.files import require_file
 from search.errors import UserError
 from search.tasks import Forecasting, Metric
 
@@ -184,8 +185,7 @@ class SeriesCsvConfig:
 
 
 def _read(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise UserError(f"dataset.path={path}: no such file; give a CSV with a date column and value columns")
+    require_file(path, "dataset.path", "a CSV with a date column and value columns")
     raw = path.read_bytes()
     if not raw.strip():
         raise UserError(f"{path}: the file is empty; give a CSV with a header and one row per time step")

@@ -31,6 +31,7 @@ from typing import Optional
 
 import numpy as np
 
+from search.datasets.files import require_file
 from search.datasets.rt_polarity import _hub_reachable
 from search.datasets.text import stratified_split, text_classification, tokenize
 from search.errors import UserError
@@ -145,8 +146,7 @@ class TextCsvConfig:
 
     def _read(self, path: Path, split_column: str | None = None) -> dict[str, Rows]:
         """The file's rows: {"all": Rows}, or per split when `split_column` names one."""
-        if not path.is_file():
-            raise UserError(f"{path}: no such file; set dataset.path (and val_path/test_path) to existing files")
+        require_file(path, None, "existing files as dataset.path (and val_path/test_path)")
         raw = path.read_bytes()
         try:
             text = raw.decode(self.encoding)

@@ -70,6 +70,11 @@ SLOW = ("study=airline", "train.max_epochs=40", "train.patience=40", "pruner=non
         "search.reeval_seeds=0")
 
 
+# a run killed outright, and the run after it: the same experiment, the first slowed so that it is caught mid-trial
+KILLED = ("study=airline", "train.max_epochs=4", "model.num_layers=1", "search.reeval_seeds=0")
+SLOWLY = {**os.environ, "CELLSEARCH_FAULT": "slow_batches:0.3"}
+
+
 def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):
     proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=3", "storage=postgres",
                              f"storage.url={postgres_url}", "search.n_trials=9"],
@@ -125,14 +130,14 @@ def test_a_machine_that_dies_is_failed_by_heartbeat_and_retried(tmp_path, postgr
     older than the grace period, and the next run retries it with the same parameters."""
     beat = ("storage=postgres", f"storage.url={postgres_url}", "storage.heartbeat_interval=1",
             "storage.grace_period=2")
-    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, *beat, "search.n_trials=3"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "search", *KILLED, *beat, "search.n_trials=3"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SLOWLY)
     number, pid = wait_for_running_trial(postgres_url, "airline")
     assert pid == proc.pid
     proc.kill()
     proc.wait(30)
     time.sleep(3)  # older than the grace period
-    run = run_search(tmp_path, *CHEAP, *beat, "search.n_trials=3")
+    run = run_search(tmp_path, *KILLED, *beat, "search.n_trials=3")  # the same experiment, at full speed
     assert run.returncode == 0, run.stderr
     trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 3)
     assert trials[number].state == TrialState.FAIL
@@ -142,13 +147,13 @@ def test_a_machine_that_dies_is_failed_by_heartbeat_and_retried(tmp_path, postgr
 
 def test_a_run_killed_outright_on_a_journal_file_is_recovered_by_the_next_run(tmp_path):
     """The journal storage has no heartbeat: the next run on this machine finds the dead process's trial."""
-    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "storage.url=study.log", "search.n_trials=3"],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "search", *KILLED, "storage.url=study.log", "search.n_trials=3"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SLOWLY)
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "study.log")))
     number, pid = wait_for_running_trial(storage, "airline")
     proc.kill()
     proc.wait(30)
-    run = run_search(tmp_path, *CHEAP, "storage.url=study.log", "search.n_trials=3")
+    run = run_search(tmp_path, *KILLED, "storage.url=study.log", "search.n_trials=3")
     assert run.returncode == 0, run.stderr
     assert "is gone" in run.stderr
     trials = check_exact(optuna.load_study(study_name="airline", storage=storage), 3)

@@ -36,8 +36,9 @@ def flat(data: dict, prefix: str = "") -> dict:
     return out
 
 
-def _cost_only(path: str) -> bool:
-    return any(path == key or path.startswith(key if key.endswith(".") else key + ".") for key in COST_ONLY)
+def _under(path: str, keys: tuple[str, ...]) -> bool:
+    """Whether `path` is one of `keys` or lies below one ("pruner." covers "pruner._target_")."""
+    return any(path == key.rstrip(".") or path.startswith(key if key.endswith(".") else key + ".") for key in keys)
 
 
 def meaning_change(stored: dict, current: dict, searched: set[str]) -> str | None:
@@ -46,7 +47,7 @@ def meaning_change(stored: dict, current: dict, searched: set[str]) -> str | Non
     compared."""
     old, new = flat(stored), flat(current)
     for path in sorted(old.keys() & new.keys()):
-        if path in searched or _cost_only(path) or old[path] == new[path]:
+        if path in searched or _under(path, COST_ONLY) or old[path] == new[path]:
             continue
         if path == "compare.strategy" and "param_matched" not in (old[path], new[path]):
             continue  # joint <-> balanced: which configurations are proposed, not what a score means
@@ -81,7 +82,7 @@ def setting_changes(trials: list) -> list[str]:
     seen: dict[str, dict] = {}
     for t in sorted(trials, key=lambda t: t.number):
         for path, value in flat(t.user_attrs.get("config") or {}).items():
-            if any(path == key or path.startswith(key) for key in SHOWN):
+            if _under(path, SHOWN):
                 seen.setdefault(path, {}).setdefault(str(value), []).append(t.number)
     return [f"{path}: " + ", ".join(f"{value} (trials {_ranges(numbers)})" for value, numbers in values.items())
             for path, values in seen.items() if len(values) > 1]

@@ -41,11 +41,18 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]*")
 _QUERY_SECRET = re.compile(r"(?i)([?&;](?:password|passwd|pwd|pass)=)[^&;#\s'\"<>]*")
 
 
+def _password_span(rest: str) -> tuple[int, int] | None:
+    """Where the password of `user:password@host...` (a URL after its `://`) starts and ends: from the user's
+    `:` to the last `@` (a password may hold "@", "/", "?" or "#" unencoded); None without one."""
+    at = rest.rfind("@")
+    return (rest.index(":") + 1, at) if at >= 0 and ":" in rest[:at] else None
+
+
 def _mask_url(url: str) -> str:
     scheme, rest = url.split("://", 1)
-    at = rest.rfind("@")  # the last one: a password may hold "@", "/", "?" or "#" unencoded
-    if at >= 0 and ":" in rest[:at]:
-        rest = rest[: rest.index(":")] + ":***" + rest[at:]
+    span = _password_span(rest)
+    if span is not None:
+        rest = rest[: span[0]] + "***" + rest[span[1]:]
     return _QUERY_SECRET.sub(r"\1***", f"{scheme}://{rest}")
 
 
@@ -73,8 +80,8 @@ def secrets_of(url: str) -> list[str]:
     if "://" not in url:
         return []
     rest = url.split("://", 1)[1]
-    at = rest.rfind("@")
-    found = [rest[rest.index(":") + 1: at]] if at >= 0 and ":" in rest[:at] else []
+    span = _password_span(rest)
+    found = [rest[span[0]: span[1]]] if span is not None else []
     found += [m.group(0).split("=", 1)[1] for m in _QUERY_SECRET.finditer(url)]
     return sorted({v for s in found if s for v in (s, unquote(s))}, key=len, reverse=True)
 

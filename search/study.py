@@ -101,7 +101,8 @@ def load_task(cfg: DictConfig) -> Task:
 def _highest(cfg: DictConfig, path: str):
     spec = cfg.space.get(path)
     if spec is None:
-        return getattr(OmegaConf.select(cfg, path), "value", OmegaConf.select(cfg, path))
+        value = OmegaConf.select(cfg, path)
+        return getattr(value, "value", value)
     return max(spec.choices) if spec.type == "categorical" else spec.high
 
 

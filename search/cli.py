@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from search import config_dir
-from search.storage import mask, secrets_of
+from search.storage.urls import hide_secrets, mask
 
 _DETAIL = ("full_key:", "reference_type", "object_type", "Set the environment variable", "provider=")
 
@@ -41,8 +41,7 @@ def composition_error(overrides: list[str]) -> str | None:
 def _masked(message: str, overrides: list[str]) -> str:
     """Hydra quotes a bad override as typed: hide the passwords of every URL given, whatever they hold."""
     for arg in overrides:
-        for secret in secrets_of(arg.split("=", 1)[-1]):
-            message = message.replace(secret, "***")
+        message = hide_secrets(message, arg.split("=", 1)[-1])
     return mask(message)
 
 

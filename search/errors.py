@@ -8,6 +8,8 @@ import logging
 import os
 import sqlite3
 
+from search.storage.urls import local_file, mask
+
 
 class UserError(Exception):
     """Something the user can fix: a config value, a file, a storage URL. The message says what and how."""
@@ -44,8 +46,6 @@ def write_error(exc: BaseException, path: str | None, setting: str = "storage.ur
     PostgreSQL's disk_full / read_only_sql_transaction. None for anything else, which is then not hidden.
 
     `path` is the file or folder written (a storage URL is reduced to its file), `setting` the key that moves it."""
-    from search.storage import mask  # here: search.storage imports this module
-
     for cause in _chain(exc):
         found = None
         if isinstance(cause, OSError) and cause.errno in _FULL + _READ_ONLY:
@@ -63,7 +63,7 @@ def write_error(exc: BaseException, path: str | None, setting: str = "storage.ur
         if found is None:
             continue
         what, full, where, detail = found
-        where = _file_of(str(where)) if where is not None else "the storage"
+        where = (local_file(str(where)) or str(where)) if where is not None else "the storage"
         if "://" in where:  # a database server
             fix = "free space on the server" if full else "connect to a server that accepts writes"
         elif full:
@@ -73,13 +73,6 @@ def write_error(exc: BaseException, path: str | None, setting: str = "storage.ur
         return UserError(f"{what}: cannot write {mask(where)} ({detail}); {fix}, or choose another place with "
                          f"{setting}=...; finished trials are kept: run the same command again to resume")
     return None
-
-
-def _file_of(url: str) -> str:
-    for prefix in ("sqlite:///", "journal://"):
-        if url.startswith(prefix):
-            return url[len(prefix):]
-    return url
 
 
 class RepeatedConfig(Exception):

@@ -12,7 +12,7 @@ from search import config_dir
 from search.cli import composition_error
 from search.config import Cell, check_values, register_configs
 from search.errors import UserError
-from search.storage import resolve_url
+from search.storage.open import resolve_url
 
 register_configs()
 

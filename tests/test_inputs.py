@@ -15,7 +15,7 @@ import optuna
 import pytest
 
 from conftest import offline_env, run_search
-from search.storage import mask, mask_all
+from search.storage.urls import mask, mask_all
 
 QUICK = ("study=airline", "train.max_epochs=1", "train.threads=1", "search.reeval_seeds=0")
 

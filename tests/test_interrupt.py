@@ -13,7 +13,7 @@ import pytest
 from optuna.storages import JournalStorage
 
 from search import interrupt
-from search.storage import SafeJournalFileBackend
+from search.storage.journal import SafeJournalFileBackend
 
 
 class SlowJournal(SafeJournalFileBackend):

@@ -21,8 +21,8 @@ import psycopg
 from omegaconf import OmegaConf
 
 from search.config import StorageConfig
-from search.storage import open_storage
-from search.workers import gate_for, run_trials
+from search.storage.open import open_storage
+from search.workers.admission import gate_for, run_trials
 
 
 def noop(trial: optuna.Trial) -> float:

@@ -1,0 +1,6 @@
+"""Trials run to a study-wide budget by one process or several sharing the study.
+
+- admission.py: each worker's loop; a trial is admitted only while the budget has room (`budget_left`)
+- processes.py: `workers=N` processes on this machine, started, watched and stopped
+- reaper.py: the trials of processes that died mid-trial, failed and retried once
+"""

@@ -1,5 +1,6 @@
 """Training with early stopping on the validation metric. Knows nothing of Optuna: after each epoch it
-calls `on_epoch(epoch, value)`, which may raise to stop the run (the objective raises TrialPruned there)."""
+calls `on_epoch(result)` with the FitResult so far (`result.epochs` the epoch just run, `result.history[-1]` its
+validation value), which may raise to stop the run (the objective raises TrialPruned there)."""
 
 from __future__ import annotations
 

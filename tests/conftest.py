@@ -37,7 +37,8 @@ def offline_env(**extra: str) -> dict:
     return env
 
 
-def run_search(cwd: Path, *overrides: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_search(cwd: Path, *overrides: str, env: dict | None = None,
+               timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "search", *overrides], cwd=cwd, env=env or dict(os.environ),
                           capture_output=True, text=True, timeout=timeout)
 

@@ -54,7 +54,8 @@ def test_balanced_holds_under_tpe(tmp_path):
 def test_param_matched_sizes_are_within_five_percent(input_size, layers):
     for hidden in range(16, 257):
         gru = matched_hidden_size("gru", hidden, input_size, layers)
-        ratio = recurrent_weights("gru", input_size, gru, layers) / recurrent_weights("lstm", input_size, hidden, layers)
+        lstm = recurrent_weights("lstm", input_size, hidden, layers)
+        ratio = recurrent_weights("gru", input_size, gru, layers) / lstm
         assert abs(ratio - 1) <= 0.05, (hidden, gru, ratio)
         assert matched_hidden_size("lstm", hidden, input_size, layers) == hidden
 
@@ -127,7 +128,7 @@ def test_reeval_artifacts_and_replay(tmp_path):
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         if t.params["cell"] not in best or t.value < best[t.params["cell"]].value:
             best[t.params["cell"]] = t
-    for cell, trial in best.items():
+    for trial in best.values():
         model = load_model(trial, task, store)
         assert task.score(model, "val", trial.params["seq_len"], CPU) == pytest.approx(trial.value, rel=1e-6)
 

@@ -211,7 +211,7 @@ def test_every_public_key_refuses_bad_values_in_one_line_and_keeps_the_study(tmp
     cases = _cases(tmp_path)
 
     def attempt(case):
-        override, fragment = case  # a tab separates the arguments of a case of several
+        override, _fragment = case  # a tab separates the arguments of a case of several
         return case, run_search(tmp_path, *QUICK, *override.split("\t"), env=env, timeout=120)
 
     with ThreadPoolExecutor(2) as pool:

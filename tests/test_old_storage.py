@@ -58,7 +58,8 @@ def test_old_storage_resumes_and_reports(tmp_path):
         assert study.user_attrs[key] == stored_attrs[key]
     assert "verdict on study 'airline'" in run.stdout
 
-    replay = run_search(tmp_path, "study=airline", "stage=replay", "trial=1", "train.max_epochs=2", f"storage.url={url}")
+    replay = run_search(tmp_path, "study=airline", "stage=replay", "trial=1", "train.max_epochs=2",
+                        f"storage.url={url}")
     assert replay.returncode == 0, replay.stderr[-3000:]
     assert "replay of trial 1" in replay.stdout
 

@@ -94,8 +94,9 @@ def test_samplers_and_pruners_read_trials_through_the_study_methods_a_view_filte
     study = optuna.create_study()
     for i in range(20):  # cell a is good near x = 0.05, cell b near x = 0.95
         for cell, x in (("a", 0.05 * i / 20), ("b", 0.9 + 0.1 * i / 20)):
-            study.add_trial(optuna.trial.create_trial(params={"cell": cell, "x": x}, value=float(i),
-                                                      distributions={"cell": optuna.distributions.CategoricalDistribution(["a", "b"]), "x": X}))
+            study.add_trial(optuna.trial.create_trial(
+                params={"cell": cell, "x": x}, value=float(i),
+                distributions={"cell": optuna.distributions.CategoricalDistribution(["a", "b"]), "x": X}))
     passed_through = set()
 
     class Spy(oi.CellView):

@@ -3,6 +3,7 @@
 import optuna
 import pytest
 from omegaconf import open_dict
+
 from search.config import ParamSpec
 from search.errors import UserError
 from search.space import check_space, suggest

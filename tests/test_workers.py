@@ -81,7 +81,7 @@ def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     number, pid = wait_for_running_trial(postgres_url, "airline")
     os.kill(pid, signal.SIGKILL)
-    out, err = proc.communicate(timeout=600)
+    _out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     assert f"trial {number}: worker" in err and "killed by signal 9" in err
     trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 9)
@@ -98,7 +98,7 @@ def test_ctrl_c_on_one_worker_ends_its_trial_and_the_others_go_on(tmp_path):
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "cellsearch.log")))
     number, pid = wait_for_running_trial(storage, "airline")
     os.kill(pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=600)
+    _out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     trials = check_exact(optuna.load_study(study_name="airline", storage=storage), 4)
     failed = [t for t in trials if t.state == TrialState.FAIL]  # the trial it ran when the signal came: on a
@@ -119,7 +119,7 @@ def test_two_machines_on_postgres_share_one_budget(tmp_path, postgres_url):
                                          cwd=tmp_path / name, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True))
     for proc in machines:
-        out, err = proc.communicate(timeout=600)
+        _out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
     trials = check_exact(optuna.load_study(study_name="airline", storage=postgres_url), 24)
     assert len({t.user_attrs["worker"] for t in trials}) >= 3
@@ -150,7 +150,7 @@ def test_a_run_killed_outright_on_a_journal_file_is_recovered_by_the_next_run(tm
     proc = subprocess.Popen([sys.executable, "-m", "search", *KILLED, "storage.url=study.log", "search.n_trials=3"],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SLOWLY)
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "study.log")))
-    number, pid = wait_for_running_trial(storage, "airline")
+    number, _pid = wait_for_running_trial(storage, "airline")
     proc.kill()
     proc.wait(30)
     run = run_search(tmp_path, *KILLED, "storage.url=study.log", "search.n_trials=3")

@@ -18,7 +18,7 @@ import optuna
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runs import run_search  # noqa: E402
+from runs import run_search
 
 
 def minutes(trials) -> float:

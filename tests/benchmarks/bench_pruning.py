@@ -36,7 +36,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--pruners", default="successive_halving,median,none", help="conf/pruner/ names; the last is the baseline")
+    parser.add_argument("--pruners", default="successive_halving,median,none",
+                        help="conf/pruner/ names; the last is the baseline")
     parser.add_argument("overrides", nargs="*", help="more overrides for both runs, e.g. train.threads=1")
     args = parser.parse_args()
     if not os.environ.get("CELLSEARCH_DATA_DIR"):

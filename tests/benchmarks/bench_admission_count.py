@@ -1,22 +1,38 @@
 """Why search/optuna_internals.count_by_state stays: the admission check before each trial, as one COUNT query on
 Optuna's trials table against study.get_trials (the public route), on a 1000-trial PostgreSQL study.
 Run: python tests/benchmarks/bench_admission_count.py (PostgreSQL on 127.0.0.1, database test)."""
-import time, optuna, uuid
-from optuna.trial import TrialState
+
+import time
+import uuid
+
+import optuna
 from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
 from search import optuna_internals as oi
-from search.workers.admission import finished_and_running, FINISHED
+from search.workers.admission import FINISHED
+
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 storage = optuna.storages.RDBStorage("postgresql://postgres@127.0.0.1:5432/test")
 name = "count-" + uuid.uuid4().hex[:6]
 study = optuna.create_study(storage=storage, study_name=name)
 X = FloatDistribution(0, 1)
-study.add_trials([optuna.trial.create_trial(params={"x": i / 1000}, distributions={"x": X}, value=float(i), user_attrs={"config": {"a": "b" * 2000}, "seed": i}) for i in range(1000)])
+study.add_trials([optuna.trial.create_trial(params={"x": i / 1000}, distributions={"x": X}, value=float(i),
+                                            user_attrs={"config": {"a": "b" * 2000}, "seed": i})
+                  for i in range(1000)])
+
+
 def t(f, n=5):
     s = time.perf_counter()
-    for _ in range(n): f()
+    for _ in range(n):
+        f()
     return (time.perf_counter() - s) / n
-fresh = lambda: optuna.load_study(study_name=name, storage=storage)
+
+
+def fresh():
+    return optuna.load_study(study_name=name, storage=storage)
+
+
 a = t(lambda: oi.count_by_state(study, storage))
 c = t(lambda: len(fresh().get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))))
 b = t(lambda: len(study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))))

@@ -57,6 +57,7 @@ class TrainConfig:
     clip_grad_norm: float = 1.0  # 0 disables clipping
     patience: int = 3  # epochs without a better validation score before stopping
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    devices: Optional[List[int]] = None  # GPUs that workers=N spread over (worker i: devices[i % len]); None: all visible
     threads: int = 0  # torch CPU threads; 0 keeps PyTorch's default (one per core)
     amp: bool = False  # mixed precision for training on CUDA (bfloat16, or float16 with loss scaling)
 

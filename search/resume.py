@@ -18,8 +18,9 @@ from search.space import describe
 from search.tasks import Task
 
 COST_ONLY = ("search.", "storage.", "sampler.", "pruner.", "workers", "seed", "stage", "trial", "train.device",
-             "train.threads", "train.amp", "dataset.path")
-SHOWN = ("compare.strategy", "sampler.", "pruner.", "workers", "train.device", "train.threads", "train.amp")
+             "train.devices", "train.threads", "train.amp", "dataset.path")
+SHOWN = ("compare.strategy", "sampler.", "pruner.", "workers", "train.device", "train.devices", "train.threads",
+         "train.amp")
 
 
 def flat(data: dict, prefix: str = "") -> dict:

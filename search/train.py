@@ -5,6 +5,8 @@ validation value), which may raise to stop the run (the objective raises TrialPr
 from __future__ import annotations
 
 import copy
+import ctypes
+import gc
 import math
 import os
 import time
@@ -14,7 +16,7 @@ from typing import Callable
 import torch
 
 from search import interrupt
-from search.errors import UserError
+from search.devices import mixed_precision
 from search.model import detach
 from search.tasks import Task
 
@@ -51,46 +53,6 @@ def _slow_batches() -> float:
     test can interrupt a trial of a small study in the middle and resume it with the same settings."""
     fault = os.environ.get("CELLSEARCH_FAULT", "")
     return float(fault.split(":", 1)[1]) if fault.startswith("slow_batches:") else 0.0
-
-
-def _mps_available() -> bool:
-    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-
-
-def choose_device(name: str) -> torch.device:
-    """The training device of `train.device`; one that this machine does not have is a UserError, raised
-    before any trial (not a failed trial on every attempt)."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps") if _mps_available() else torch.device("cpu")
-    fix = "use train.device=auto (the best this machine has) or cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"train.device={name} is not a device; {fix}, cuda, cuda:N or mps") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise UserError(f"train.device={name}: this machine has no CUDA device (torch {torch.__version__}); {fix}")
-        if device.index is not None and device.index >= count:
-            raise UserError(f"train.device={name}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}; "
-                            f"{fix}")
-    elif device.type == "mps" and not _mps_available():
-        raise UserError(f"train.device={name}: this machine has no Apple MPS device; {fix}")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise UserError(f"train.device={name}: cellsearch trains on cpu, cuda or mps, not {device.type}; {fix}")
-    return device
-
-
-def mixed_precision(train_cfg, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for training with `train.amp`, or None for full precision. CUDA only: the CPU's
-    oneDNN LSTM/GRU kernels here have no bfloat16 path ("could not create a primitive descriptor")."""
-    if not getattr(train_cfg, "amp", False):
-        return None
-    if device.type != "cuda":
-        raise UserError(f"train.amp=true needs a CUDA device, this run trains on {device}; set train.amp=false")
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: torch.device,
@@ -144,3 +106,18 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
             break
     model.load_state_dict(best_state)
     return result
+
+
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")  # glibc; elsewhere memory is left to the allocator
+except OSError:
+    _LIBC = None
+
+
+def release_memory() -> None:
+    """Hand the memory of a finished trial back to the OS. glibc keeps freed blocks in its arenas, and a
+    study of many differently shaped models grew by about 13 MB a trial without this (1.7 GB after 40
+    sentiment trials, 2.8 GB after 120)."""
+    gc.collect()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)

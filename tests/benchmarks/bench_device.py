@@ -19,7 +19,8 @@ import torch
 
 from search.datasets.rt_polarity import RtPolarityConfig
 from search.model import build_model
-from search.train import choose_device, fit
+from search.devices import choose_device
+from search.train import fit
 
 SEQ_LEN, BATCH, HIDDEN = 64, 64, 256
 

@@ -8,10 +8,10 @@ as long streams (truncated back-propagation through time) continues each row fro
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from torch import nn
-
-from search.tasks import Task
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None  # GRU: h; LSTM: (h, c); None: zeros
@@ -67,7 +67,17 @@ class SequenceModel(nn.Module):
         return (output, final) if return_state else output
 
 
-def build_model(model_cfg, task: Task) -> SequenceModel:
+class Shape(Protocol):
+    """What the network needs to know of the data (a search.tasks.Task has it): the model is the layer
+    below the tasks and imports none of them."""
+
+    vocab_size: int | None  # token inputs: embedded; None: n_features values a step
+    n_features: int | None
+    n_outputs: int
+    every_step: bool  # the head reads every step, not the last real one
+
+
+def build_model(model_cfg, task: Shape) -> SequenceModel:
     cell = getattr(model_cfg.cell, "value", model_cfg.cell)
     return SequenceModel(cell, model_cfg.hidden_size, model_cfg.num_layers, model_cfg.dropout, task.n_outputs,
                          vocab_size=task.vocab_size, embedding_dim=model_cfg.embedding_dim,

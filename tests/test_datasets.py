@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from conftest import require_data
-from search.datasets import generated_sentiment
+from search.datasets import _review_generator
 from search.datasets.airline import PASSENGERS, AirlineConfig
 from search.datasets.rt_polarity import RtPolarityConfig
-from search.datasets.text import UNK, tokenize
+from search.datasets._text_encoding import UNK, tokenize
 from search.errors import UserError
 
 
@@ -37,7 +37,7 @@ def test_rt_polarity_split_is_fixed_by_split_seed(rt_task):
 
 def test_vocabulary_is_fitted_on_train_only():
     texts = ["good film", "bad film", "good plot", "bad plot", "unseenword here", "x y"]
-    from search.datasets.text import text_classification
+    from search.datasets._text_encoding import text_classification
     splits = {"train": np.array([0, 1, 2, 3]), "val": np.array([4]), "test": np.array([5])}
     task = text_classification("toy", texts, [1, 0, 1, 0, 1, 0], ["neg", "pos"], splits, 1, {"source": "toy"})
     assert task.ids["val"][0, 0].item() == UNK, "a word seen only in validation maps to <unk>"
@@ -71,17 +71,17 @@ def test_generated_fallback_when_offline(monkeypatch):
 
 
 def test_generated_reviews_have_the_documented_structure():
-    texts, labels, positions = generated_sentiment.generate(200, seed=3)
+    texts, labels, positions = _review_generator.generate(200, seed=3)
     assert set(positions) == {"start", "end"} and sum(labels) == 100
     assert any(" but " in t for t in texts) and any(" not " in t for t in texts)
-    assert generated_sentiment.generate(200, seed=3)[0] == texts
+    assert _review_generator.generate(200, seed=3)[0] == texts
     # the verdict decides: a plain positive clause is labelled positive
     for text, label in zip(texts, labels):
         clause = text.split(" , but ")[-1]
         words = tokenize(clause)
-        positive = any(w in generated_sentiment.POSITIVE for w in words)
+        positive = any(w in _review_generator.POSITIVE for w in words)
         negated = any(w in ("not", "never", "hardly", "far") for w in words)
-        if " but " not in text and any(w in generated_sentiment.SUBJECTS[0] for w in words[:1]):
+        if " but " not in text and any(w in _review_generator.SUBJECTS[0] for w in words[:1]):
             assert label == int(positive != negated)
 
 

@@ -15,11 +15,11 @@ import pytest
 import torch
 
 from conftest import offline_env, require_data, run_search
-from search.datasets import generated_sentiment
+from search.datasets import _review_generator
 from search.datasets.airline import AirlineConfig
 from search.datasets.sentiment_generated import Distractors, SentimentGeneratedConfig
 from search.datasets.series_csv import SeriesCsvConfig, Transform
-from search.datasets.text import UNK, tokenize
+from search.datasets._text_encoding import UNK, tokenize
 from search.datasets.text_csv import TextCsvConfig
 from search.errors import UserError
 from search.model import SequenceModel
@@ -426,7 +426,7 @@ def test_generated_reviews_card_positions_and_distractor_lengths():
     assert card["verdicts"]["start"] + card["verdicts"]["end"] == 600 and 0 < card["verdicts"]["contrast"] < 600
     for split, counts in card["positions_by_split"].items():
         assert sum(counts.values()) == len(task.labels[split]) == len(task.positions[split])
-    made = generated_sentiment.reviews(600, 0, 3, 6)
+    made = _review_generator.reviews(600, 0, 3, 6)
     assert {r.distractors for r in made} == {3, 4, 5, 6}
     assert card["tokens_per_text"]["max"] == max(len(tokenize(r.text)) for r in made)
     assert card["verdicts_cut_at_seq_len"]["count"] == 0
@@ -435,21 +435,21 @@ def test_generated_reviews_card_positions_and_distractor_lengths():
 
 
 def test_verdict_position_is_recorded_per_example():
-    made = generated_sentiment.reviews(200, 5, 2, 2, start_share=0.5)
+    made = _review_generator.reviews(200, 5, 2, 2, start_share=0.5)
     for r in made:
         clause = r.text.split(" . ")[0 if r.position == "start" else -1].rstrip(" .")
-        adjectives = set(generated_sentiment.POSITIVE) | set(generated_sentiment.NEGATIVE)
+        adjectives = set(_review_generator.POSITIVE) | set(_review_generator.NEGATIVE)
         assert any(w in adjectives for w in tokenize(clause)), (r.position, r.text)
         if r.position == "start":
             assert r.carry == len(tokenize(r.text)) - len(tokenize(clause))
-    assert {r.position for r in generated_sentiment.reviews(50, 1, start_share=1.0)} == {"start"}
+    assert {r.position for r in _review_generator.reviews(50, 1, start_share=1.0)} == {"start"}
 
 
 def test_the_rt_polarity_fallback_corpus_is_the_documented_one():
-    texts, labels, positions = generated_sentiment.generate(300, 4)
-    made = generated_sentiment.reviews(300, 4, **generated_sentiment.FALLBACK)
+    texts, labels, positions = _review_generator.generate(300, 4)
+    made = _review_generator.reviews(300, 4, **_review_generator.FALLBACK)
     assert texts == [r.text for r in made] and positions == [r.position for r in made]
-    assert min(r.distractors for r in made) == generated_sentiment.FALLBACK["min_distractors"] >= 2
+    assert min(r.distractors for r in made) == _review_generator.FALLBACK["min_distractors"] >= 2
 
 
 def test_accuracy_by_position_adds_up_to_the_score():

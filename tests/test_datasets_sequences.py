@@ -18,10 +18,12 @@ from conftest import require_data, run_search
 from search.config import ModelConfig, TrainConfig
 from search.datasets.chars import CharsConfig
 from search.datasets.polyphonic import PolyphonicConfig
-from search.datasets.synthetic import AddingConfig, CopyConfig
+from search.datasets.adding import AddingConfig
+from search.datasets.copy import CopyConfig
 from search.errors import UserError
 from search.model import SequenceModel, build_model, detach
-from search.sequence_tasks import IGNORE, streams
+from search.tasks import IGNORE
+from search.tasks.language_model import streams
 from search.train import fit
 
 CPU = torch.device("cpu")

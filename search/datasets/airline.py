@@ -9,17 +9,18 @@ training months only; RMSE is computed back on the original scale, in thousands 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import pandas as pd
 
-from search.datasets.files import require_file
+from search.datasets._files import find_data
 from search.errors import UserError
-from search.tasks import Forecasting, Metric
+
+if TYPE_CHECKING:
+    from search.tasks.forecasting import Forecasting
 
 PASSENGERS = (
     112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118,
@@ -49,10 +50,7 @@ class AirlineConfig:
     seq_len: int = 12  # lookback window in months; usually searched
 
     def load(self) -> Forecasting:
-        path = Path(self.path).expanduser() if self.path else None
-        data_dir = os.environ.get("CELLSEARCH_DATA_DIR")
-        if path is None and data_dir and (Path(data_dir) / CSV_NAME).is_file():
-            path = Path(data_dir) / CSV_NAME
+        path = find_data(self.path or None, CSV_NAME, "a CSV with columns Month,Passengers")
         if path is None:
             months = pd.period_range("1949-01", periods=len(PASSENGERS), freq="M").astype(str)
             values, source = np.asarray(PASSENGERS, dtype=float), "bundled with cellsearch (Box & Jenkins 1976)"
@@ -62,6 +60,9 @@ class AirlineConfig:
         return self._task(list(months), values, source)
 
     def _task(self, months: list[str], values: np.ndarray, source: str) -> Forecasting:
+        from search.tasks import Metric  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+        from search.tasks.forecasting import Forecasting
+
         n = len(values)
         train_end = n - self.val_months - self.test_months
         if self.val_months < 1 or self.test_months < 1 or train_end < 2 * self.season:
@@ -107,7 +108,6 @@ def _rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
-    require_file(path, "dataset.path", "a CSV with columns Month,Passengers")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:

@@ -4,7 +4,7 @@ The text is split contiguously and in order (the first 90 % train, then 5 % vali
 default): no seed is needed and no passage leaks between splits. The vocabulary is the characters of the
 training split; a character of validation or test that training never saw becomes `<unk>` and is counted
 (it still costs the model its probability). Training uses truncated back-propagation through time with
-the searched `seq_len` (see search/sequence_tasks.py). Metric: bits per character; baseline: the unigram
+the searched `seq_len` (see search/tasks/language_model.py). Metric: bits per character; baseline: the unigram
 model of the training characters (add-one smoothing) on the same validation and test characters.
 """
 
@@ -15,14 +15,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import torch
-
-from search.datasets.files import data_file
+from search.datasets._files import data_file, decode
 from search.errors import UserError
-from search.sequence_tasks import CharLanguageModel
-from search.tasks import Metric
+
+if TYPE_CHECKING:
+    from search.tasks.language_model import CharLanguageModel
 
 log = logging.getLogger(__name__)
 DEFAULT_FILE = Path("tiny_shakespeare") / "input.txt"
@@ -59,17 +58,15 @@ def read_text(path: Path, encoding: str) -> str:
     data = path.read_bytes()
     if not data:
         raise UserError(f"{path}: the file is empty; give a text file with at least a few hundred characters")
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise UserError(f"{path}: line {line} is not {encoding} (byte 0x{data[e.start]:02x}); "
-                        "set dataset.encoding (e.g. latin-1)") from None
-    except LookupError:
-        raise UserError(f"dataset.encoding={encoding} is not an encoding Python knows") from None
+    return decode(path, data, encoding)
 
 
 def char_task(name: str, text: str, cfg: CharsConfig, source: str) -> CharLanguageModel:
+    import torch  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+
+    from search.tasks import Metric
+    from search.tasks.language_model import CharLanguageModel
+
     fractions = (cfg.val_fraction, cfg.test_fraction)
     if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
         raise UserError(f"dataset.val_fraction={cfg.val_fraction} and dataset.test_fraction={cfg.test_fraction} "

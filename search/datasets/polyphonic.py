@@ -21,15 +21,15 @@ import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
-import torch
 
-from search.datasets.files import data_file
+from search.datasets._files import data_file
 from search.errors import UserError
-from search.sequence_tasks import PianoRoll
-from search.tasks import Metric
+
+if TYPE_CHECKING:
+    from search.tasks.piano_roll import PianoRoll
 
 log = logging.getLogger(__name__)
 DEFAULT_FILE = Path("polyphonic") / "Nottingham.mat"
@@ -140,6 +140,11 @@ def read_pickle(path: Path) -> dict[str, list[np.ndarray]]:
 
 def piano_roll_task(name: str, rolls: dict[str, list[np.ndarray]], source: str) -> PianoRoll:
     """Keep sequences with at least two steps (one to read, one to predict; shorter ones are counted)."""
+    import torch  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+
+    from search.tasks import Metric
+    from search.tasks.piano_roll import PianoRoll
+
     kept, skipped = {}, {}
     for split, sequences in rolls.items():
         kept[split] = [r for r in sequences if len(r) >= 2]

@@ -9,19 +9,20 @@ a generated corpus (announced by a warning and recorded as the source) so that t
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from search.datasets import generated_sentiment
-from search.datasets.text import stratified_split, text_classification
+from search.datasets import _review_generator
+from search.datasets._files import decode, find_data, hub_reachable
+from search.datasets._splits import stratified_split
+from search.datasets._text_encoding import text_classification
 from search.errors import UserError
-from search.tasks import TextClassification
+
+if TYPE_CHECKING:
+    from search.tasks.text_classification import TextClassification
 
 log = logging.getLogger(__name__)
 CLASSES = ["negative", "positive"]
@@ -43,12 +44,13 @@ class RtPolarityConfig:
     seq_len: int = 64  # truncation length in tokens; usually searched
 
     def load(self) -> TextClassification:
-        folder = self._folder()
+        folder = find_data(self.path, Path("rt-polarity"), "the folder of the sentence polarity v1.0 release",
+                           files=tuple(FILES.values()))
         if folder is not None:
-            return self._from_files(folder)
-        if self.hub and _hub_reachable():
+            return self._task(*self._from_files(folder))
+        if self.hub and hub_reachable():
             try:
-                return self._from_hub()
+                return self._task(*self._from_hub())
             except (ConnectionError, OSError) as e:  # reachable but failing: fall through to the last resort
                 log.warning("rt_polarity: the hub answered but %s could not be loaded: %s", self.hub, e)
         if not self.generated_fallback:
@@ -57,30 +59,16 @@ class RtPolarityConfig:
         log.warning("rt_polarity: no local files (dataset.path, $CELLSEARCH_DATA_DIR/rt-polarity) and the "
                     "Hugging Face hub cannot be reached: running on a GENERATED corpus instead; its results say "
                     "nothing about real reviews")
-        return self._generated()
+        return self._task(*self._generated())
 
-    def _folder(self) -> Path | None:
-        if self.path is not None:
-            folder = Path(self.path).expanduser()
-            missing = [f for f in FILES.values() if not (folder / f).is_file()]
-            if missing:
-                raise UserError(f"dataset.path={self.path}: {', '.join(missing)} not found there; point it at "
-                                "the folder of the sentence polarity v1.0 release")
-            return folder
-        data_dir = os.environ.get("CELLSEARCH_DATA_DIR")
-        if data_dir and all((Path(data_dir) / "rt-polarity" / f).is_file() for f in FILES.values()):
-            return Path(data_dir) / "rt-polarity"
-        return None
+    def _task(self, texts: list[str], labels: list[int], splits: dict, source: dict) -> TextClassification:
+        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
 
-    def _from_files(self, folder: Path) -> TextClassification:
+    def _from_files(self, folder: Path) -> tuple[list, list, dict, dict]:
         texts, labels = [], []
         for label, cls in enumerate(CLASSES):
             path = folder / FILES[cls]
-            try:
-                lines = path.read_text(encoding=self.encoding).splitlines()
-            except UnicodeDecodeError as e:
-                line = path.read_bytes()[: e.start].count(b"\n") + 1
-                raise UserError(f"{path}: line {line} is not {self.encoding}; set dataset.encoding") from None
+            lines = decode(path, path.read_bytes(), self.encoding).splitlines()
             kept = [line for line in lines if line.strip()]
             texts += kept
             labels += [label] * len(kept)
@@ -90,9 +78,9 @@ class RtPolarityConfig:
         source = {"source": f"files: {folder.resolve()}", "origin": "Pang & Lee sentence polarity v1.0",
                   "split": f"stratified {1 - self.val_fraction - self.test_fraction:.0%}/{self.val_fraction:.0%}/"
                            f"{self.test_fraction:.0%}, split_seed={self.split_seed}"}
-        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
+        return texts, labels, splits, source
 
-    def _from_hub(self) -> TextClassification:
+    def _from_hub(self) -> tuple[list, list, dict, dict]:
         import datasets  # imported here: slow to import, and only needed for this source
 
         data = datasets.load_dataset(self.hub)
@@ -105,24 +93,13 @@ class RtPolarityConfig:
             start = len(texts)
         source = {"source": f"hub: {self.hub}", "origin": "Pang & Lee sentence polarity v1.0",
                   "split": "the hub's train/validation/test"}
-        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
+        return texts, labels, splits, source
 
-    def _generated(self) -> TextClassification:
-        texts, labels, _ = generated_sentiment.generate(self.generated_size, self.split_seed)
+    def _generated(self) -> tuple[list, list, dict, dict]:
+        texts, labels, _ = _review_generator.generate(self.generated_size, self.split_seed)
         splits = stratified_split(np.asarray(labels), self.val_fraction, self.test_fraction, self.split_seed)
         source = {"source": "generated (offline fallback)",
+                  # the module's name before it became _review_generator: the card keeps what studies stored
                   "origin": f"search.datasets.generated_sentiment, seed={self.split_seed}",
                   "split": f"stratified, split_seed={self.split_seed}"}
-        return text_classification(self.name, texts, labels, CLASSES, splits, self.min_freq, source)
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the hub answers at all; `datasets` itself retries for half a minute before giving up."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
-        return True  # offline mode: `datasets` reads its cache without the network
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+        return texts, labels, splits, source

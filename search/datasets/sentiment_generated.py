@@ -7,21 +7,24 @@ them (`start`: a left-to-right reader must carry it to the end) or after them (`
 kind of verdict and the tokens carried are recorded per example; `accuracy_by_position` scores a model on
 each position apart. Baseline: the majority class (the classes are balanced, so about 50 %); the card also
 holds a bag-of-words vote (positive minus negative adjectives, blind to negation, contrast and order), per
-position, to show what reading words without their order gets. See search/datasets/generated_sentiment.py.
+position, to show what reading words without their order gets. See search/datasets/_review_generator.py.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from search.datasets import generated_sentiment
-from search.datasets.text import stratified_split, text_classification, tokenize
+from search.datasets import _review_generator
+from search.datasets._splits import stratified_split
+from search.datasets._text_encoding import text_classification, tokenize
 from search.errors import UserError
-from search.tasks import TextClassification
+
+if TYPE_CHECKING:
+    from search.tasks.text_classification import GeneratedSentiment
 
 log = logging.getLogger(__name__)
 CLASSES = ["negative", "positive"]
@@ -31,27 +34,6 @@ CLASSES = ["negative", "positive"]
 class Distractors:
     min: int = 5  # neutral sentences per review, drawn uniformly in [min, max]; about 6 tokens each
     max: int = 15
-
-
-@dataclass
-class GeneratedSentiment(TextClassification):
-    """Text classification that knows where each example's verdict sits."""
-
-    positions: dict = field(default_factory=dict)  # split -> array of "start" / "end", in the split's row order
-
-    @torch.no_grad()
-    def accuracy_by_position(self, model, split: str, seq_len: int, device: torch.device) -> dict:
-        """Accuracy in % on the examples with the verdict at the start and at the end, apart."""
-        model.eval()
-        lengths = self.lengths[split].clamp(max=seq_len)
-        predicted = torch.empty(len(lengths), dtype=torch.long)
-        for start in range(0, len(lengths), 512):
-            rows = slice(start, start + 512)
-            x = self.ids[split][rows, : int(lengths[rows].max())]
-            predicted[rows] = model(x.to(device), lengths[rows].to(device)).argmax(-1).cpu()
-        correct = (predicted == self.labels[split]).numpy()
-        where = self.positions[split]
-        return {p: float(100.0 * correct[where == p].mean()) for p in ("start", "end") if (where == p).any()}
 
 
 @dataclass
@@ -71,22 +53,24 @@ class SentimentGeneratedConfig:
 
     def load(self) -> GeneratedSentiment:
         self._check()
-        made = generated_sentiment.reviews(self.size, self.corpus_seed, self.distractors.min, self.distractors.max,
+        made = _review_generator.reviews(self.size, self.corpus_seed, self.distractors.min, self.distractors.max,
                                            self.negation, self.contrast, self.start_share)
         labels = np.asarray([r.label for r in made])
         splits = stratified_split(labels, self.val_fraction, self.test_fraction, self.split_seed)
         source = {
+            # the generator's module name before it became _review_generator: resumed studies compare the source
             "source": f"generated: search.datasets.generated_sentiment, corpus_seed={self.corpus_seed}",
             "origin": "synthetic reviews: one deciding clause (plain, negated or contrasted with 'but') before or "
                       f"after {self.distractors.min}..{self.distractors.max} neutral sentences",
             "split": f"stratified {1 - self.val_fraction - self.test_fraction:.0%}/{self.val_fraction:.0%}/"
                      f"{self.test_fraction:.0%}, split_seed={self.split_seed}",
         }
-        base = text_classification(self.name, [r.text for r in made], labels.tolist(), CLASSES, splits,
-                                   self.min_freq, source)
-        task = GeneratedSentiment(**{f.name: getattr(base, f.name) for f in fields(base)})
+        from search.tasks.text_classification import GeneratedSentiment  # here: the schema stays torch-free
+
+        task = text_classification(self.name, [r.text for r in made], labels.tolist(), CLASSES, splits,
+                                   self.min_freq, source, kind=GeneratedSentiment)
         task.positions = {s: np.asarray([made[i].position for i in rows]) for s, rows in splits.items()}
-        task.card = {**base.card, **self._card(made, splits, labels)}
+        task.card = {**task.card, **self._card(made, splits, labels)}
         return task
 
     def _check(self) -> None:
@@ -128,7 +112,7 @@ class SentimentGeneratedConfig:
 def _vote_accuracy(made: list, majority: int) -> dict:
     """Accuracy in % of counting positive minus negative adjectives (ties: the training majority), overall and
     per verdict position: what reading the words without their order or negation gets."""
-    positive, negative = set(generated_sentiment.POSITIVE), set(generated_sentiment.NEGATIVE)
+    positive, negative = set(_review_generator.POSITIVE), set(_review_generator.NEGATIVE)
     correct, position = [], []
     for r in made:
         words = tokenize(r.text)

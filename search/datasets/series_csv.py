@@ -18,14 +18,16 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import numpy as np
 import pandas as pd
 
-from search.datasets.files import require_file
+from search.datasets._files import decode, require_file
 from search.errors import UserError
-from search.tasks import Forecasting, Metric
+
+if TYPE_CHECKING:
+    from search.tasks.forecasting import Forecasting
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,9 @@ class SeriesCsvConfig:
 
     def _task(self, path: Path, dates: pd.DatetimeIndex, values: dict, target: str, rows: np.ndarray,
               ordered_note: str | None) -> Forecasting:
+        from search.tasks import Metric  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+        from search.tasks.forecasting import Forecasting
+
         n, horizon = len(dates), self.horizon
         if horizon < 1:
             raise UserError(f"dataset.horizon={horizon}: it must be a whole number of steps >= 1")
@@ -189,10 +194,7 @@ def _read(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise UserError(f"{path}: the file is empty; give a CSV with a header and one row per time step")
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: {_undecodable(raw, encoding)}; set dataset.encoding") from None
+    text = decode(path, raw, encoding)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True)
@@ -203,16 +205,6 @@ def _read(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
         raise UserError(f"{path}: no data rows after the header ({','.join(map(str, frame.columns))})")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
-
-
-def _undecodable(raw: bytes, encoding: str) -> str:
-    """'line N is not ENCODING' for the first byte that does not decode."""
-    try:
-        raw.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        return f"line {line} is not {encoding}"
-    return f"not {encoding}"
 
 
 def _require(path: Path, columns: list[str], wanted: list[str], key: str) -> None:

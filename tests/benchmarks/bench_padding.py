@@ -1,7 +1,7 @@
 """Benchmark: padding efficiency of the sentiment batches, real tokens / processed tokens per epoch.
 
 A batch is processed as a [batch, longest row] block, so every row shorter than the longest in its batch
-costs padding. cellsearch draws length-bucketed batches (search.tasks._batch_order: shuffled pools of 50
+costs padding. cellsearch draws length-bucketed batches (search.tasks.batch_order: shuffled pools of 50
 batches, sorted by length inside a pool, the batches then shuffled); the comparison is plain shuffled
 batches of the same size. Lengths are truncated at the searched sequence length first. Target >= 0.9.
 Counts, not timings: the result does not depend on the machine's load.

@@ -1,15 +1,17 @@
-"""Text to token ids: tokenising, seeded stratified splits, a vocabulary fitted on train only."""
+"""Text to token ids: tokenising, a vocabulary fitted on train only, and the encoded TextClassification task."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from search.errors import UserError
-from search.tasks import SPLITS, Metric, TextClassification
+
+if TYPE_CHECKING:
+    from search.tasks.text_classification import TextClassification
 
 PAD, UNK = 0, 1
 _TOKEN = re.compile(r"[\w']+|[^\w\s]")
@@ -19,30 +21,16 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def stratified_split(labels: np.ndarray, val_fraction: float, test_fraction: float,
-                     seed: int) -> dict[str, np.ndarray]:
-    """Row indices per split; every class is split in the same proportions; fixed by `seed`."""
-    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise UserError(f"dataset.val_fraction={val_fraction} and dataset.test_fraction={test_fraction} "
-                        "must each lie in (0, 1) and add up to less than 1")
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
-    for label in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == label))
-        n_val, n_test = round(len(rows) * val_fraction), round(len(rows) * test_fraction)
-        parts["val"].append(rows[:n_val])
-        parts["test"].append(rows[n_val:n_val + n_test])
-        parts["train"].append(rows[n_val + n_test:])
-    return {s: np.sort(np.concatenate(p)) for s, p in parts.items()}
-
-
 def build_vocab(token_lists: list[list[str]], min_freq: int) -> dict[str, int]:
     counts = Counter(t for tokens in token_lists for t in tokens)
     kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
     return {"<pad>": PAD, "<unk>": UNK, **{t: i + 2 for i, t in enumerate(kept)}}
 
 
-def _encode(token_lists: list[list[str]], vocab: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
+def _encode(token_lists: list[list[str]], vocab: dict[str, int]):
+    """Right-padded id rows [N, Lmax] and their lengths [N], as LongTensors."""
+    import torch
+
     lengths = torch.tensor([len(t) for t in token_lists], dtype=torch.long)
     ids = torch.full((len(token_lists), int(lengths.max())), PAD, dtype=torch.long)
     for row, tokens in enumerate(token_lists):
@@ -51,8 +39,15 @@ def _encode(token_lists: list[list[str]], vocab: dict[str, int]) -> tuple[torch.
 
 
 def text_classification(name: str, texts: list[str], labels: list[int], class_names: list[str],
-                        splits: dict[str, np.ndarray], min_freq: int, card: dict) -> TextClassification:
-    """Tokenise, fit the vocabulary on the training rows, encode every split; baseline: majority class."""
+                        splits: dict[str, np.ndarray], min_freq: int, card: dict,
+                        kind: type[TextClassification] | None = None) -> TextClassification:
+    """Tokenise, fit the vocabulary on the training rows, encode every split; baseline: majority class.
+    `kind`: a subclass of TextClassification to build instead."""
+    import torch  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+
+    from search.tasks import Metric
+    from search.tasks.text_classification import TextClassification
+
     tokens = [tokenize(t) for t in texts]
     empty = [i for i, t in enumerate(tokens) if not t]
     if empty:
@@ -60,7 +55,7 @@ def text_classification(name: str, texts: list[str], labels: list[int], class_na
                         "remove them or fix the text source")
     y = np.asarray(labels)
     vocab = build_vocab([tokens[i] for i in splits["train"]], min_freq)
-    task = TextClassification(
+    task = (kind or TextClassification)(
         name=name,
         metric=Metric("accuracy", "maximize", "%"),
         card={},

@@ -1,5 +1,5 @@
 """A generated review corpus: the sentiment study's offline fallback (`generate`), and the reviews of
-`study=sentiment_generated`.
+`study=sentiment_generated` (search/datasets/sentiment_generated.py).
 
 Each review has one verdict sentence that decides its label, plain ("the plot is gripping"), negated
 ("the plot is not gripping") or contrasted ("the cast is wooden , but the plot is gripping": the clause

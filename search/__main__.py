@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from search import config_dir, interrupt
 from search.cli import check_overrides
-from search.config import register_configs
+from search.config import check_values, register_configs
 from search.errors import UserError, write_error
 
 register_configs()
@@ -17,7 +17,12 @@ register_configs()
 @hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
-    import optuna  # torch and optuna load here, after the config is known to be good
+    try:
+        check_values(cfg)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    import optuna  # torch and optuna load here, after the config is known to be good (tests/test_config.py)
     import sqlalchemy.exc
 
     from search.study import run

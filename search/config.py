@@ -2,7 +2,8 @@
 
 A wrong type or an unknown key fails at composition, before any data is loaded. Dataset schemas live
 beside their loaders (search/datasets/) and are registered here under `schema/dataset/<name>`, which
-each `conf/dataset/<name>.yaml` names in its defaults list.
+each `conf/dataset/<name>.yaml` names in its defaults list. Neither this module nor the dataset schemas
+import torch: `--help` and a config error stay fast (search/__main__.py checks values before loading it).
 """
 
 from dataclasses import dataclass, field

@@ -79,6 +79,22 @@ def test_out_of_range_values_are_named(override, fragment):
         check_values(make(override))
 
 
+# Runs the CLI as `python -m search ARGS` does and says, at exit, whether torch was imported.
+TORCH_AT_EXIT = ("import atexit, runpy, sys; atexit.register(lambda: print('torch imported:', 'torch' in sys.modules, "
+                 "file=sys.stderr)); sys.argv[0] = 'search'; runpy.run_module('search', run_name='__main__')")
+
+
+@pytest.mark.parametrize("args,code", [(["--help"], 0), (["train.max_epochs=-1"], 2), (["model.cell=rnn"], 2),
+                                       (["study=airline", "dataset.seq_len=0"], 2)])
+def test_help_and_config_errors_do_not_import_torch(tmp_path, args, code):
+    run = subprocess.run([sys.executable, "-c", TORCH_AT_EXIT, *args], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == code, run.stderr
+    assert "torch imported: False" in run.stderr, run.stderr
+    if code:
+        assert run.stderr.startswith("error: "), run.stderr
+
+
 def test_help_lists_the_groups(tmp_path):
     out = subprocess.run([sys.executable, "-m", "search", "--help"], cwd=tmp_path, capture_output=True,
                          text=True, check=True).stdout

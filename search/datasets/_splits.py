@@ -1,5 +1,5 @@
-"""The split names, and seeded stratified splits: every class is split in the same proportions, fixed by a seed of its own
-(`dataset.split_seed`), so that every trial of a study shares them."""
+"""The split names, and seeded stratified splits: every class is split in the same proportions, fixed by a
+seed of its own (`dataset.split_seed`), so that every trial of a study shares them."""
 
 from __future__ import annotations
 

@@ -44,10 +44,10 @@ class AirlineConfig:
     name: str = "airline"
     path: Optional[str] = None  # a Month,Passengers CSV; default: $CELLSEARCH_DATA_DIR copy, else bundled figures
     log: bool = True  # model log(passengers): the seasonal swing grows with the level
-    val_months: int = 24
-    test_months: int = 24
-    season: int = 12  # period of the seasonal-naive baseline
-    seq_len: int = 12  # lookback window in months; usually searched
+    val_months: int = 24  # 1957-1958 with the bundled figures
+    test_months: int = 24  # 1959-1960
+    season: int = 12  # period of the seasonal-naive baseline (the value 12 months earlier)
+    seq_len: int = 12  # lookback window in months; usually searched (space/airline)
 
     def load(self) -> Forecasting:
         path = find_data(self.path or None, CSV_NAME, "a CSV with columns Month,Passengers")
@@ -60,7 +60,7 @@ class AirlineConfig:
         return self._task(list(months), values, source)
 
     def _task(self, months: list[str], values: np.ndarray, source: str) -> Forecasting:
-        from search.tasks import Metric  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+        from search.tasks import Metric  # here, not above: the schema stays torch-free (search/datasets/__init__.py)
         from search.tasks.forecasting import Forecasting
 
         n = len(values)

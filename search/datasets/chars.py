@@ -32,12 +32,12 @@ PAD, UNK = 0, 1  # ids 2.. are the training characters, most frequent first
 class CharsConfig:
     name: str = "chars"
     path: Optional[str] = None  # a text file; default: $CELLSEARCH_DATA_DIR/tiny_shakespeare/input.txt
-    encoding: str = "utf-8"
-    max_chars: Optional[int] = None  # use only the file's first max_chars characters (quick studies)
+    encoding: str = "utf-8"  # undecodable bytes stop the run, naming the line
+    max_chars: Optional[int] = None  # use only the file's first max_chars characters (quick studies); in the card
     val_fraction: float = 0.05  # contiguous: train, then validation, then test, in file order
     test_fraction: float = 0.05
     eval_streams: int = 8  # validation/test are read as this many contiguous streams, state carried through
-    seq_len: int = 100  # truncated-BPTT chunk length in characters; usually searched
+    seq_len: int = 100  # truncated-BPTT chunk length in characters; usually searched (space/chars)
 
     def load(self) -> CharLanguageModel:
         path = self._path()

@@ -41,7 +41,8 @@ PICKLE_KEYS = {"train": "train", "val": "valid", "test": "test"}
 @dataclass
 class PolyphonicConfig:
     name: str = "polyphonic"
-    path: Optional[str] = None  # a .mat or .pickle/.pkl piano-roll file; default: $CELLSEARCH_DATA_DIR/polyphonic/Nottingham.mat
+    path: Optional[str] = None  # a .mat or .pickle/.pkl piano-roll file; default:
+    # $CELLSEARCH_DATA_DIR/polyphonic/Nottingham.mat
     seq_len: Optional[int] = None  # not used: each tune is read whole; leave unset and out of the space
 
     def load(self) -> PianoRoll:

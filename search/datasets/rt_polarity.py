@@ -41,7 +41,7 @@ class RtPolarityConfig:
     test_fraction: float = 0.1
     split_seed: int = 0  # fixes the split; deliberately apart from `seed`, so trials always share it
     min_freq: int = 2  # words seen fewer times in train map to <unk>
-    seq_len: int = 64  # truncation length in tokens; usually searched
+    seq_len: int = 64  # truncation length in tokens; usually searched (space/sentiment)
 
     def load(self) -> TextClassification:
         folder = find_data(self.path, Path("rt-polarity"), "the folder of the sentence polarity v1.0 release",

@@ -32,7 +32,8 @@ CLASSES = ["negative", "positive"]
 
 @dataclass
 class Distractors:
-    min: int = 5  # neutral sentences per review, drawn uniformly in [min, max]; about 6 tokens each
+    min: int = 5  # neutral sentences per review, drawn uniformly in [min, max]; about 6 tokens each: a verdict
+    # at the start is carried over about 35 to 115 tokens; raise max to make it travel further
     max: int = 15
 
 
@@ -49,7 +50,7 @@ class SentimentGeneratedConfig:
     test_fraction: float = 0.1
     split_seed: int = 0
     min_freq: int = 1  # the vocabulary is small and closed
-    seq_len: int = 256  # truncation length; keep it above the longest review or end verdicts are cut off
+    seq_len: int = 256  # truncation; above the longest review (about 120 tokens), or end verdicts are cut off
 
     def load(self) -> GeneratedSentiment:
         self._check()

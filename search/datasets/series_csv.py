@@ -45,17 +45,17 @@ class SeriesCsvConfig:
     date_column: Optional[str] = None  # null: the first column
     date_format: Optional[str] = None  # e.g. "%Y-%m-%d" or "%d/%m/%Y"; null: pandas infers it
     target: Optional[str] = None  # the column to forecast; null: the only value column besides the date
-    features: List[str] = field(default_factory=list)  # further value columns, inputs only
+    features: List[str] = field(default_factory=list)  # further value columns the model sees beside the target
     delimiter: str = ","
     encoding: str = "utf-8"
     horizon: int = 1  # predict the target this many steps after the window's last step
-    transform: Transform = Transform.none
+    transform: Transform = Transform.none  # none | log | log_returns (prices: predict the log return over the horizon)
     feature_transform: Optional[Transform] = None  # null: the same as transform
-    val_size: float = 0.15  # below 1: a fraction of the rows; 1 or more: a number of rows
-    test_size: float = 0.15
+    val_size: float = 0.15  # chronological; below 1: a fraction of the rows; 1 or more: a number of rows
+    test_size: float = 0.15  # the last rows; standardisation is fitted on the rows before validation only
     season: Optional[int] = None  # period of a seasonal-naive baseline (12 monthly, 5 trading days, 7 daily)
     unit: Optional[str] = None  # the target's unit, shown with the RMSE; null: the target column's name
-    seq_len: int = 30  # lookback window in steps; usually searched
+    seq_len: int = 30  # lookback window in steps; usually searched (space/series_csv)
 
     def load(self) -> Forecasting:
         if not self.path:
@@ -92,7 +92,7 @@ class SeriesCsvConfig:
 
     def _task(self, path: Path, dates: pd.DatetimeIndex, values: dict, target: str, rows: np.ndarray,
               ordered_note: str | None) -> Forecasting:
-        from search.tasks import Metric  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)
+        from search.tasks import Metric  # here, not above: the schema stays torch-free (search/datasets/__init__.py)
         from search.tasks.forecasting import Forecasting
 
         n, horizon = len(dates), self.horizon

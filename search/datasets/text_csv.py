@@ -40,7 +40,7 @@ class TextCsvConfig:
     path: Optional[str] = None  # CSV, TSV or JSON-lines file (all rows, or the training rows with val/test_path)
     format: str = "auto"  # auto (from the extension: .csv, .tsv/.tab, .jsonl/.ndjson/.json) | csv | tsv | jsonl
     text_column: str = "text"  # a column name; with header=false a 0-based index
-    label_column: str = "label"
+    label_column: str = "label"  # words or numbers, two classes or more
     delimiter: Optional[str] = None  # null: "," for csv, a tab for tsv (tsv fields are never quoted)
     encoding: str = "utf-8"
     header: bool = True  # false: the first row is data, columns are given by index
@@ -54,7 +54,7 @@ class TextCsvConfig:
     split_seed: int = 0  # fixes carved splits; apart from `seed`, so every trial shares them
     min_freq: int = 2  # words seen fewer times in train map to <unk>
     max_tokens: Optional[int] = 512  # texts are cut to this many tokens when loaded (memory); null: never
-    seq_len: int = 128  # truncation length in tokens at batch time; usually searched
+    seq_len: int = 128  # truncation length in tokens at batch time; usually searched (space/text_csv)
 
     def load(self) -> TextClassification:
         if self.hub:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from search.datasets._files import hub_reachable
 from search.datasets._labelled_text import Rows, label
@@ -22,8 +22,8 @@ class HubLayout:
     text: str
     label: str
     train: str
-    val: Optional[str]  # None: carved from train (stratified, dataset.val_fraction)
-    test: Optional[str]
+    val: str | None  # None: carved from train (stratified, dataset.val_fraction)
+    test: str | None
     note: str
 
 

@@ -8,7 +8,7 @@ the variance of a sum of two uniforms). See search/datasets/_long_memory.py for 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class AddingConfig:
     n_val: int = 1000
     n_test: int = 1000
     data_seed: int = 0  # fixes the data; apart from `seed`, so every trial sees the same sequences
-    seq_len: Optional[int] = None  # not used (the length is `length`); refused when set
+    seq_len: int | None = None  # not used (the length is `length`); refused when set
 
     def load(self) -> Adding:
         import torch  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)

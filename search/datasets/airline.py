@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ CSV_NAME = Path("airline_passengers") / "airline-passengers.csv"
 @dataclass
 class AirlineConfig:
     name: str = "airline"
-    path: Optional[str] = None  # a Month,Passengers CSV; default: $CELLSEARCH_DATA_DIR copy, else bundled figures
+    path: str | None = None  # a Month,Passengers CSV; default: $CELLSEARCH_DATA_DIR copy, else bundled figures
     log: bool = True  # model log(passengers): the seasonal swing grows with the level
     val_months: int = 24  # 1957-1958 with the bundled figures
     test_months: int = 24  # 1959-1960

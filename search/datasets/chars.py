@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from search.datasets._files import data_file, decode
 from search.errors import UserError
@@ -31,9 +31,9 @@ PAD, UNK = 0, 1  # ids 2.. are the training characters, most frequent first
 @dataclass
 class CharsConfig:
     name: str = "chars"
-    path: Optional[str] = None  # a text file; default: $CELLSEARCH_DATA_DIR/tiny_shakespeare/input.txt
+    path: str | None = None  # a text file; default: $CELLSEARCH_DATA_DIR/tiny_shakespeare/input.txt
     encoding: str = "utf-8"  # undecodable bytes stop the run, naming the line
-    max_chars: Optional[int] = None  # use only the file's first max_chars characters (quick studies); in the card
+    max_chars: int | None = None  # use only the file's first max_chars characters (quick studies); in the card
     val_fraction: float = 0.05  # contiguous: train, then validation, then test, in file order
     test_fraction: float = 0.05
     eval_streams: int = 8  # validation/test are read as this many contiguous streams, state carried through

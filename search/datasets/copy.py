@@ -9,7 +9,7 @@ search/datasets/_long_memory.py for what it shares with adding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class CopyConfig:
     n_val: int = 1000
     n_test: int = 1000
     data_seed: int = 0  # fixes the sequences; apart from `seed`, so every trial sees the same data
-    seq_len: Optional[int] = None  # not used (sequences are length + 2 * symbols long); refused when set
+    seq_len: int | None = None  # not used (sequences are length + 2 * symbols long); refused when set
 
     def load(self) -> Copy:
         import torch  # here, not above: dataset schemas stay torch-free (search/datasets/__init__.py)

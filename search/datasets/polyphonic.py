@@ -21,7 +21,7 @@ import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -41,9 +41,9 @@ PICKLE_KEYS = {"train": "train", "val": "valid", "test": "test"}
 @dataclass
 class PolyphonicConfig:
     name: str = "polyphonic"
-    path: Optional[str] = None  # a .mat or .pickle/.pkl piano-roll file; default:
+    path: str | None = None  # a .mat or .pickle/.pkl piano-roll file; default:
     # $CELLSEARCH_DATA_DIR/polyphonic/Nottingham.mat
-    seq_len: Optional[int] = None  # not used: each tune is read whole; leave unset and out of the space
+    seq_len: int | None = None  # not used: each tune is read whole; leave unset and out of the space
 
     def load(self) -> PianoRoll:
         if self.seq_len is not None:
@@ -98,7 +98,7 @@ def read_mat(path: Path) -> dict[str, list[np.ndarray]]:
 class _PlainUnpickler(pickle.Unpickler):
     """Builds only builtins and numpy arrays: loading a pickle must not run code."""
 
-    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+    ALLOWED: ClassVar[set] = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
                ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
                ("numpy._core.multiarray", "scalar"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
                ("__builtin__", "object"), ("builtins", "object")}

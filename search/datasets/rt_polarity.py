@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,9 +32,9 @@ FILES = {"negative": "rt-polarity.neg", "positive": "rt-polarity.pos"}
 @dataclass
 class RtPolarityConfig:
     name: str = "rt_polarity"
-    path: Optional[str] = None  # folder with rt-polarity.pos/.neg; default: $CELLSEARCH_DATA_DIR/rt-polarity
+    path: str | None = None  # folder with rt-polarity.pos/.neg; default: $CELLSEARCH_DATA_DIR/rt-polarity
     encoding: str = "cp1252"  # the original files are Windows-1252, not UTF-8
-    hub: Optional[str] = "cornell-movie-review-data/rotten_tomatoes"  # null: never ask the hub
+    hub: str | None = "cornell-movie-review-data/rotten_tomatoes"  # null: never ask the hub
     generated_fallback: bool = True  # offline and no files: run on a generated corpus (with a warning)
     generated_size: int = 10662
     val_fraction: float = 0.1  # of each class, for the files (the hub has its own splits)

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,20 +41,20 @@ class Transform(Enum):
 @dataclass
 class SeriesCsvConfig:
     name: str = "series_csv"
-    path: Optional[str] = None  # the CSV file (required)
-    date_column: Optional[str] = None  # null: the first column
-    date_format: Optional[str] = None  # e.g. "%Y-%m-%d" or "%d/%m/%Y"; null: pandas infers it
-    target: Optional[str] = None  # the column to forecast; null: the only value column besides the date
-    features: List[str] = field(default_factory=list)  # further value columns the model sees beside the target
+    path: str | None = None  # the CSV file (required)
+    date_column: str | None = None  # null: the first column
+    date_format: str | None = None  # e.g. "%Y-%m-%d" or "%d/%m/%Y"; null: pandas infers it
+    target: str | None = None  # the column to forecast; null: the only value column besides the date
+    features: list[str] = field(default_factory=list)  # further value columns the model sees beside the target
     delimiter: str = ","
     encoding: str = "utf-8"
     horizon: int = 1  # predict the target this many steps after the window's last step
     transform: Transform = Transform.none  # none | log | log_returns (prices: predict the log return over the horizon)
-    feature_transform: Optional[Transform] = None  # null: the same as transform
+    feature_transform: Transform | None = None  # null: the same as transform
     val_size: float = 0.15  # chronological; below 1: a fraction of the rows; 1 or more: a number of rows
     test_size: float = 0.15  # the last rows; standardisation is fitted on the rows before validation only
-    season: Optional[int] = None  # period of a seasonal-naive baseline (12 monthly, 5 trading days, 7 daily)
-    unit: Optional[str] = None  # the target's unit, shown with the RMSE; null: the target column's name
+    season: int | None = None  # period of a seasonal-naive baseline (12 monthly, 5 trading days, 7 daily)
+    unit: str | None = None  # the target's unit, shown with the RMSE; null: the target column's name
     seq_len: int = 30  # lookback window in steps; usually searched (space/series_csv)
 
     def load(self) -> Forecasting:
@@ -232,7 +232,8 @@ def _dates(path: Path, column: pd.Series, name: str, date_format: str | None) ->
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         row = int(bad[0])
-        how = f"dataset.date_format={date_format!r}" if date_format else "the format pandas inferred from the first rows"
+        how = (f"dataset.date_format={date_format!r}" if date_format
+               else "the format pandas inferred from the first rows")
         raise UserError(f"{path}: row {row + 2}: {name}={column.iloc[row]!r} is not a date in {how}; fix the row "
                         "or set dataset.date_format (e.g. %Y-%m-%d)")
     return pd.DatetimeIndex(parsed)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from search.datasets._labelled_text import Rows, labelled_text_task
 from search.datasets._text_files import read_rows
@@ -37,23 +37,23 @@ if TYPE_CHECKING:
 @dataclass
 class TextCsvConfig:
     name: str = "text_csv"
-    path: Optional[str] = None  # CSV, TSV or JSON-lines file (all rows, or the training rows with val/test_path)
+    path: str | None = None  # CSV, TSV or JSON-lines file (all rows, or the training rows with val/test_path)
     format: str = "auto"  # auto (from the extension: .csv, .tsv/.tab, .jsonl/.ndjson/.json) | csv | tsv | jsonl
     text_column: str = "text"  # a column name; with header=false a 0-based index
     label_column: str = "label"  # words or numbers, two classes or more
-    delimiter: Optional[str] = None  # null: "," for csv, a tab for tsv (tsv fields are never quoted)
+    delimiter: str | None = None  # null: "," for csv, a tab for tsv (tsv fields are never quoted)
     encoding: str = "utf-8"
     header: bool = True  # false: the first row is data, columns are given by index
-    val_path: Optional[str] = None  # given splits, same format and columns; a split not given is carved
-    test_path: Optional[str] = None  # from the training rows (stratified, split_seed)
-    split_column: Optional[str] = None  # a column saying train / val / test (validation, dev also accepted)
-    hub: Optional[str] = None  # a Hugging Face dataset: stanfordnlp/imdb, stanfordnlp/sst2, or any text + label set
-    hub_dir: Optional[str] = None  # a local copy of that hub repository, read instead of downloading it
+    val_path: str | None = None  # given splits, same format and columns; a split not given is carved
+    test_path: str | None = None  # from the training rows (stratified, split_seed)
+    split_column: str | None = None  # a column saying train / val / test (validation, dev also accepted)
+    hub: str | None = None  # a Hugging Face dataset: stanfordnlp/imdb, stanfordnlp/sst2, or any text + label set
+    hub_dir: str | None = None  # a local copy of that hub repository, read instead of downloading it
     val_fraction: float = 0.1  # of each class, for carved splits
     test_fraction: float = 0.1
     split_seed: int = 0  # fixes carved splits; apart from `seed`, so every trial shares them
     min_freq: int = 2  # words seen fewer times in train map to <unk>
-    max_tokens: Optional[int] = 512  # texts are cut to this many tokens when loaded (memory); null: never
+    max_tokens: int | None = 512  # texts are cut to this many tokens when loaded (memory); null: never
     seq_len: int = 128  # truncation length in tokens at batch time; usually searched (space/text_csv)
 
     def load(self) -> TextClassification:

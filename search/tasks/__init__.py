@@ -17,8 +17,9 @@ use -1 on padded steps.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 import torch
 
@@ -47,7 +48,7 @@ class Batch:
     y: torch.Tensor
     carry: bool = False  # the rows continue the previous batch's rows: start from its final (detached) state
 
-    def to(self, device: torch.device) -> "Batch":
+    def to(self, device: torch.device) -> Batch:
         lengths = None if self.lengths is None else self.lengths.to(device)
         return Batch(self.x.to(device), lengths, self.y.to(device), self.carry)
 
@@ -67,7 +68,7 @@ class Task:
     every_step: ClassVar[bool] = False  # the head reads every time step ([B, T, n_outputs]), not the last real one
     uses_seq_len: ClassVar[bool] = True  # False: the sequences have their own length; dataset.seq_len means nothing
 
-    def to(self, device: torch.device) -> "Task":
+    def to(self, device: torch.device) -> Task:
         """Move every tensor the task holds (alone, or in a dict or list by split) to `device`, once per
         process, so that batches are cut on the device instead of being copied there one by one."""
         def move(value):

@@ -1,0 +1,103 @@
+"""cluster=slurm: the job scripts, the storages it refuses, and a real Slurm (slurmctld + slurmd on this machine,
+started by .ci/run) running a PostgreSQL study with three array tasks to exactly its budget."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from tests.conftest import _service_or_skip, run_search
+
+SMALL = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
+
+
+def _slurm_up() -> None:
+    def check():
+        state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
+        if state.returncode != 0 or not ({"idle", "mixed", "allocated"} & set(state.stdout.split())):
+            raise RuntimeError(state.stderr.strip() or f"no node up: {state.stdout.strip()!r}")
+    _service_or_skip("Slurm (sinfo)", check)
+
+
+def test_an_unreachable_server_stops_the_submission_in_one_line_without_its_password(tmp_path):
+    url = "postgresql://alice:s3cr%2Fet@db.example:5432/cellsearch"
+    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm", "cluster.submit=false",
+                     "cluster.tasks=5", "cluster.gpus_per_task=1", "cluster.workers_per_task=2",
+                     "cluster.partition=gpu", "cluster.time=01:00:00", "search.n_trials=40", "search.reeval_seeds=2",
+                     "cluster.sbatch_args=['--qos=short']")
+    assert run.returncode == 2 and "s3cr" not in run.stderr + run.stdout
+    assert run.stderr.strip().splitlines()[-1].startswith("error: storage.url=postgresql://alice:***@db.example")
+    assert not (tmp_path / "slurm-logs").exists()
+
+
+def test_scripts_repeat_the_command_and_keep_the_password_out(tmp_path, postgres_url):
+    url = postgres_url.replace("postgres@", "postgres:s3cr%2Fet@")  # trust auth accepts any password
+    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm", "cluster.submit=false",
+                     "cluster.tasks=5", "cluster.gpus_per_task=1", "cluster.workers_per_task=2",
+                     "cluster.partition=gpu", "cluster.time=01:00:00", "search.n_trials=40", "search.reeval_seeds=2",
+                     "cluster.sbatch_args=['--qos=short']")
+    assert run.returncode == 0, run.stderr[-2000:]
+    search = (tmp_path / "slurm-logs" / "airline.search.sbatch").read_text()
+    reeval = (tmp_path / "slurm-logs" / "airline.reeval.sbatch").read_text()
+    for line in ("#SBATCH --array=0-4", "#SBATCH --requeue", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu",
+                 "#SBATCH --time=01:00:00", "#SBATCH --qos=short", "#SBATCH --cpus-per-task=2"):
+        assert line in search
+    assert "search.n_trials=40" in search and "workers=2" in search and "train.threads=1" in search
+    assert "search.reeval_seeds=0" in search and "cluster=local" in search
+    assert "stage=reeval" in reeval and "search.reeval_seeds=2" in reeval and "--array" not in reeval
+    for text in (search, reeval, run.stdout, run.stderr):
+        assert "s3cr" not in text
+    assert '"storage.url=${CELLSEARCH_STORAGE_URL}"' in search
+
+
+def test_file_and_redis_storages_are_refused_for_a_cluster(tmp_path):
+    for url in (None, "study.log", "redis://127.0.0.1:6379/15"):
+        run = run_search(tmp_path, *SMALL, "cluster=slurm", *([f"storage.url={url}"] if url else []))
+        assert run.returncode == 2
+        assert run.stderr.strip().splitlines()[-1].startswith("error: cluster=slurm needs a database server")
+    assert not list(tmp_path.glob("*.db")) and not (tmp_path / "slurm-logs").exists()
+
+
+def _wait_for_jobs(jobs: list[str], timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        queued = subprocess.run(["squeue", "-h", "-j", ",".join(jobs), "-o", "%i %T"], capture_output=True, text=True)
+        if queued.returncode == 0 and not queued.stdout.strip():
+            return
+        time.sleep(2)
+    subprocess.run(["scancel", *jobs])
+    raise AssertionError(f"Slurm jobs {jobs} still queued or running after {timeout} s: {queued.stdout}")
+
+
+def test_a_job_array_on_real_slurm_runs_the_study_to_exactly_its_budget(tmp_path, postgres_url):
+    _slurm_up()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={postgres_url}", "cluster=slurm",
+                     "cluster.tasks=3", "cluster.cpus_per_task=1", "search.n_trials=6", "search.reeval_seeds=1",
+                     "storage.heartbeat_interval=2", "storage.grace_period=10", env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "submitted job array" in run.stdout and "re-evaluation job" in run.stdout
+    jobs = [word for line in run.stdout.splitlines() if line.startswith("watch: squeue -j ")
+            for word in line.split()[3].rstrip(";").split(",")]
+    assert len(jobs) == 2
+    _wait_for_jobs(jobs, timeout=420)
+
+    storage = optuna.storages.RDBStorage(postgres_url)
+    study = optuna.load_study(study_name="airline", storage=storage)
+    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 6, [t.state for t in study.trials]
+    assert not [t for t in study.trials if t.state == TrialState.RUNNING]
+    logs = sorted(Path(tmp_path / "slurm-logs").glob("cellsearch-airline-*_*.out"))
+    task_logs = [p for p in logs if "reeval" not in p.name]
+    assert len(task_logs) == 3, logs
+    for log in task_logs:  # every task joined the one study
+        assert "study 'airline' in postgresql://" in log.read_text(), log.read_text()[-2000:]
+    reeval = optuna.load_study(study_name="airline.reeval", storage=storage)
+    assert len(reeval.trials) == 2
+    (reeval_log,) = [p for p in logs if "reeval" in p.name]
+    assert "verdict on study 'airline'" in reeval_log.read_text()

@@ -16,10 +16,10 @@ import torch
 
 from conftest import offline_env, require_data, run_search
 from search.datasets import _review_generator
+from search.datasets._text_encoding import UNK, tokenize
 from search.datasets.airline import AirlineConfig
 from search.datasets.sentiment_generated import Distractors, SentimentGeneratedConfig
 from search.datasets.series_csv import SeriesCsvConfig, Transform
-from search.datasets._text_encoding import UNK, tokenize
 from search.datasets.text_csv import TextCsvConfig
 from search.errors import UserError
 from search.model import SequenceModel
@@ -144,7 +144,7 @@ def test_split_column(tmp_path):
 
 
 def test_blank_texts_are_skipped_counted_and_reported(tmp_path, caplog):
-    rows = reviews(40) + [("   ", "good"), ("", "bad")]
+    rows = [*reviews(40), ("   ", "good"), ("", "bad")]
     path = write_csv(tmp_path / "blank.csv", ["text", "label"], rows)
     with caplog.at_level(logging.WARNING):
         task = TextCsvConfig(path=str(path), min_freq=1).load()
@@ -153,7 +153,7 @@ def test_blank_texts_are_skipped_counted_and_reported(tmp_path, caplog):
 
 
 def test_long_texts_are_cut_at_load_and_counted(tmp_path):
-    rows = reviews(40) + [(" ".join(["good"] * 900), "good")]
+    rows = [*reviews(40), (" ".join(["good"] * 900), "good")]
     path = write_csv(tmp_path / "long.csv", ["text", "label"], rows)
     task = TextCsvConfig(path=str(path), max_tokens=100, min_freq=1).load()
     assert task.card["cut_at_load"] == {"max_tokens": 100, "texts_cut": 1}
@@ -169,18 +169,27 @@ BAD_TEXT_FILES = [
     ("missing.csv", None, {}, r"missing\.csv: no such file"),
     ("empty.csv", b"", {}, r"empty\.csv: the file is empty"),
     ("header.csv", b"text,label\n", {}, r"header\.csv: no data rows after the header"),
-    ("cols.csv", b"review,stars\nnice,1\nbad,0\n", {}, r"no column 'text' \(dataset\.text_column\); the columns are: review, stars"),
-    ("nolabel.csv", b"text,label\ngood film,good\nbad film,\n", {}, r"nolabel\.csv: line 3: the label \(column label\) is 'empty'"),
-    ("nan.csv", b"text,label\ngood film,good\nbad film,NaN\n", {}, r"line 3: the label \(column label\) is 'NaN', not a label"),
-    ("one.csv", b"text,label\ngood film,good\nbad film,good\n", {}, r"one\.csv: every training row has the label 'good'"),
-    ("latin.csv", b"text,label\ngood,1\nbad,0\ncaf\xe9,1\n", {}, r"latin\.csv: line 4 is not utf-8; set dataset.encoding"),
+    ("cols.csv", b"review,stars\nnice,1\nbad,0\n", {},
+     r"no column 'text' \(dataset\.text_column\); the columns are: review, stars"),
+    ("nolabel.csv", b"text,label\ngood film,good\nbad film,\n", {},
+     r"nolabel\.csv: line 3: the label \(column label\) is 'empty'"),
+    ("nan.csv", b"text,label\ngood film,good\nbad film,NaN\n", {},
+     r"line 3: the label \(column label\) is 'NaN', not a label"),
+    ("one.csv", b"text,label\ngood film,good\nbad film,good\n", {},
+     r"one\.csv: every training row has the label 'good'"),
+    ("latin.csv", b"text,label\ngood,1\nbad,0\ncaf\xe9,1\n", {},
+     r"latin\.csv: line 4 is not utf-8; set dataset.encoding"),
     ("data.txt", b"text,label\ngood,1\n", {}, r"data\.txt: cannot tell the format from the extension '\.txt'"),
-    ("fields.csv", b"text,label\ngood film,1\nbad, film,0\n", {}, r"fields\.csv: line 3 has 3 fields, the header has 2"),
+    ("fields.csv", b"text,label\ngood film,1\nbad, film,0\n", {},
+     r"fields\.csv: line 3 has 3 fields, the header has 2"),
     ("quote.csv", b'text,label\n"good" film,1\nbad,0\n', {}, r'quote\.csv: line 2: .*; check the quoting'),
-    ("bad.jsonl", b'{"text": "good", "label": 1}\n{"text": "bad", label: 0}\n', {}, r"bad\.jsonl: line 2: not valid JSON"),
+    ("bad.jsonl", b'{"text": "good", "label": 1}\n{"text": "bad", label: 0}\n', {},
+     r"bad\.jsonl: line 2: not valid JSON"),
     ("key.jsonl", b'{"text": "good", "label": 1}\n{"text": "bad"}\n', {}, r"key\.jsonl: line 2 has no key 'label'"),
-    ("noidx.csv", b"good,1\nbad,0\n", {"header": False}, r"dataset.text_column=text: with dataset.header=false give a 0-based column index"),
-    ("split.csv", b"text,label,part\ngood,1,train\nbad,0,holdout\n", {"split_column": "part"}, r"split\.csv: line 3: split 'holdout'"),
+    ("noidx.csv", b"good,1\nbad,0\n", {"header": False},
+     r"dataset.text_column=text: with dataset.header=false give a 0-based column index"),
+    ("split.csv", b"text,label,part\ngood,1,train\nbad,0,holdout\n", {"split_column": "part"},
+     r"split\.csv: line 3: split 'holdout'"),
 ]
 
 
@@ -202,7 +211,7 @@ def test_a_test_label_unseen_in_training_is_refused(tmp_path):
 
 
 def test_no_source_and_two_sources_are_refused(tmp_path):
-    with pytest.raises(UserError, match="set dataset.path=FILE"):
+    with pytest.raises(UserError, match=r"set dataset.path=FILE"):
         TextCsvConfig().load()
     with pytest.raises(UserError, match="give one of them"):
         TextCsvConfig(path="x.csv", hub="stanfordnlp/imdb").load()
@@ -271,7 +280,8 @@ def test_unknown_hub_dataset_uses_the_configured_columns(tmp_path):
     train = tmp_path / "train.csv"
     write_csv(train, ["review", "stars"], [(t, int(lab == "good")) for t, lab in reviews(50)])
     hidden = write_csv(tmp_path / "test.csv", ["review", "stars"], [(t, -1) for t, _ in reviews(10)])
-    val = write_csv(tmp_path / "validation.csv", ["review", "stars"], [(t, int(lab == "good")) for t, lab in reviews(10, seed=3)])
+    val = write_csv(tmp_path / "validation.csv", ["review", "stars"],
+                    [(t, int(lab == "good")) for t, lab in reviews(10, seed=3)])
     data = datasets.load_dataset("csv", data_files={"train": str(train), "validation": str(val), "test": str(hidden)},
                                  cache_dir=str(tmp_path / "cache"))
     cfg = TextCsvConfig(text_column="review", label_column="stars", min_freq=1)
@@ -289,7 +299,8 @@ def test_a_known_layout_with_hidden_labels_where_labels_are_needed_is_refused(tm
     (folder / "data" / "validation-00000-of-00001.parquet").unlink()  # a copy whose test stands as validation
     (folder / "data" / "test-00000-of-00001.parquet").rename(folder / "data" / "validation-00000-of-00001.parquet")
     data = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
-    with pytest.raises(UserError, match=r"split validation row 0 has no label \(-1: hidden\); this split cannot serve as test"):
+    with pytest.raises(UserError,
+                       match=r"split validation row 0 has no label \(-1: hidden\); this split cannot serve as test"):
         TextCsvConfig().from_dataset_dict(data, "stanfordnlp/sst2", "hub: stanfordnlp/sst2")
 
 
@@ -300,7 +311,7 @@ def test_hub_unreachable_fails_fast_in_one_line(monkeypatch):
     with pytest.raises(UserError, match=r"dataset.hub=stanfordnlp/imdb: the Hugging Face hub cannot be reached") as e:
         TextCsvConfig(hub="stanfordnlp/imdb").load()
     assert time.perf_counter() - start < 10 and "\n" not in str(e.value)
-    with pytest.raises(UserError, match="dataset.hub_dir=/nonexistent: no such folder"):
+    with pytest.raises(UserError, match=r"dataset.hub_dir=/nonexistent: no such folder"):
         TextCsvConfig(hub="sst2", hub_dir="/nonexistent").load()
 
 
@@ -383,18 +394,26 @@ BAD_SERIES = [
     ("missing.csv", None, {}, r"missing\.csv: no such file"),
     ("empty.csv", "", {}, r"empty\.csv: the file is empty"),
     ("header.csv", "Date,Close\n", {}, r"header\.csv: no data rows after the header"),
-    ("cols.csv", "Date,Close\n2020-01-01,1\n", {"target": "Price"}, r"no column 'Price' \(dataset\.target\); the columns are: Date, Close"),
-    ("feat.csv", "Date,Close\n2020-01-01,1\n", {"target": "Close", "features": ["Vol"]}, r"no column 'Vol' \(dataset\.features\)"),
-    ("which.csv", "Date,Open,Close\n2020-01-01,1,2\n", {}, r"name the column to forecast with dataset.target=COLUMN \(the numeric columns are: Open, Close\)"),
+    ("cols.csv", "Date,Close\n2020-01-01,1\n", {"target": "Price"},
+     r"no column 'Price' \(dataset\.target\); the columns are: Date, Close"),
+    ("feat.csv", "Date,Close\n2020-01-01,1\n", {"target": "Close", "features": ["Vol"]},
+     r"no column 'Vol' \(dataset\.features\)"),
+    ("which.csv", "Date,Open,Close\n2020-01-01,1,2\n", {},
+     r"name the column to forecast with dataset.target=COLUMN \(the numeric columns are: Open, Close\)"),
     ("nan.csv", "Date,Close\n2020-01-01,1\n2020-01-02,\n2020-01-03,3\n", {}, r"nan\.csv: row 3: Close is empty"),
-    ("text.csv", "Date,Close\n2020-01-01,1\n2020-01-02,2\n2020-01-03,n/a\n", {}, r"text\.csv: row 4: Close is 'n/a', not a finite number"),
+    ("text.csv", "Date,Close\n2020-01-01,1\n2020-01-02,2\n2020-01-03,n/a\n", {},
+     r"text\.csv: row 4: Close is 'n/a', not a finite number"),
     ("date.csv", "Date,Close\n2020-01-01,1\n2020-13-45,2\n", {}, r"date\.csv: row 3: Date='2020-13-45' is not a date"),
-    ("dup.csv", "Date,Close\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n", {}, r"dup\.csv: rows 3 and 4 have the same date"),
-    ("neg.csv", "Date,Close\n2020-01-01,1\n2020-01-02,0\n", {"transform": Transform.log}, r"neg\.csv: row 3: Close=0 is not positive, which dataset.transform=log needs"),
+    ("dup.csv", "Date,Close\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n", {},
+     r"dup\.csv: rows 3 and 4 have the same date"),
+    ("neg.csv", "Date,Close\n2020-01-01,1\n2020-01-02,0\n", {"transform": Transform.log},
+     r"neg\.csv: row 3: Close=0 is not positive, which dataset.transform=log needs"),
     ("short.csv", "Date,Close\n" + "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 8)), {"horizon": 5},
      r"short\.csv: the series is too short: 7 rows leave 5 for training .* fewer than the horizon \(5\)"),
-    ("bytes.csv", b"Date,Close\n2020-01-01,1\n2020-01-02,\xff\n", {}, r"bytes\.csv: line 3 is not utf-8; set dataset.encoding"),
-    ("flat.csv", "Date,Close,Flag\n" + "".join(f"2020-01-{d:02d},{d},1\n" for d in range(1, 21)), {"target": "Close", "features": ["Flag"]},
+    ("bytes.csv", b"Date,Close\n2020-01-01,1\n2020-01-02,\xff\n", {},
+     r"bytes\.csv: line 3 is not utf-8; set dataset.encoding"),
+    ("flat.csv", "Date,Close,Flag\n" + "".join(f"2020-01-{d:02d},{d},1\n" for d in range(1, 21)),
+     {"target": "Close", "features": ["Flag"]},
      r"flat\.csv: column Flag is constant over the 14 training rows"),
 ]
 
@@ -412,7 +431,7 @@ def test_malformed_series_stop_with_one_line(tmp_path, name, content, extra, mes
 
 
 def test_series_without_a_file_is_refused():
-    with pytest.raises(UserError, match="series_csv: no file; set dataset.path"):
+    with pytest.raises(UserError, match=r"series_csv: no file; set dataset.path"):
         SeriesCsvConfig().load()
 
 
@@ -422,7 +441,8 @@ def test_generated_reviews_card_positions_and_distractor_lengths():
     cfg = SentimentGeneratedConfig(size=600, distractors=Distractors(3, 6))
     task = cfg.load()
     card = task.card
-    assert card["splits"] == {"train": 480, "val": 60, "test": 60} and card["classes"] == {"negative": 300, "positive": 300}
+    assert card["splits"] == {"train": 480, "val": 60, "test": 60}
+    assert card["classes"] == {"negative": 300, "positive": 300}
     assert card["verdicts"]["start"] + card["verdicts"]["end"] == 600 and 0 < card["verdicts"]["contrast"] < 600
     for split, counts in card["positions_by_split"].items():
         assert sum(counts.values()) == len(task.labels[split]) == len(task.positions[split])
@@ -446,7 +466,7 @@ def test_verdict_position_is_recorded_per_example():
 
 
 def test_the_rt_polarity_fallback_corpus_is_the_documented_one():
-    texts, labels, positions = _review_generator.generate(300, 4)
+    texts, _labels, positions = _review_generator.generate(300, 4)
     made = _review_generator.reviews(300, 4, **_review_generator.FALLBACK)
     assert texts == [r.text for r in made] and positions == [r.position for r in made]
     assert min(r.distractors for r in made) == _review_generator.FALLBACK["min_distractors"] >= 2

@@ -16,10 +16,10 @@ from omegaconf import OmegaConf
 
 from conftest import require_data, run_search
 from search.config import ModelConfig, TrainConfig
-from search.datasets.chars import CharsConfig
-from search.datasets.polyphonic import PolyphonicConfig
 from search.datasets.adding import AddingConfig
+from search.datasets.chars import CharsConfig
 from search.datasets.copy import CopyConfig
+from search.datasets.polyphonic import PolyphonicConfig
 from search.errors import UserError
 from search.model import SequenceModel, build_model, detach
 from search.tasks import IGNORE
@@ -163,11 +163,11 @@ def test_chars_bad_files_stop_with_one_line(tmp_path, content, fragment):
 
 def test_chars_config_errors(tmp_path):
     path = write_text(tmp_path, "abc" * 500)
-    with pytest.raises(UserError, match="dataset.encoding=nope is not an encoding"):
+    with pytest.raises(UserError, match=r"dataset.encoding=nope is not an encoding"):
         CharsConfig(path=str(path), encoding="nope").load()
-    with pytest.raises(UserError, match="dataset.max_chars=50 is too small"):
+    with pytest.raises(UserError, match=r"dataset.max_chars=50 is too small"):
         CharsConfig(path=str(path), max_chars=50).load()
-    with pytest.raises(UserError, match="dataset.val_fraction=0.6 and dataset.test_fraction=0.5"):
+    with pytest.raises(UserError, match=r"dataset.val_fraction=0.6 and dataset.test_fraction=0.5"):
         CharsConfig(path=str(path), val_fraction=0.6, test_fraction=0.5).load()
 
 
@@ -286,7 +286,7 @@ def test_polyphonic_pickle_never_runs_code(tmp_path):
 
     path = tmp_path / "evil.pickle"
     path.write_bytes(pickle.dumps({"train": [Evil()], "valid": [], "test": []}))
-    with pytest.raises(UserError, match="refusing to build builtins.print"):
+    with pytest.raises(UserError, match=r"refusing to build builtins.print"):
         PolyphonicConfig(path=str(path)).load()
 
 
@@ -463,6 +463,6 @@ def test_synthetic_study_end_to_end_and_seq_len_refused(tmp_path, study):
     (spaces / "with_seq_len.yaml").write_text(
         "model.cell: {type: categorical, choices: [lstm, gru]}\n"
         "dataset.seq_len: {type: int, low: 8, high: 16}\n")
-    one_line_error(run_search(tmp_path, f"study={study}", "space=with_seq_len", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
-                              "search.study_name=other", *sizes),
+    one_line_error(run_search(tmp_path, f"study={study}", "space=with_seq_len",
+                              f"hydra.searchpath=[file://{tmp_path / 'myconf'}]", "search.study_name=other", *sizes),
                    f"the space searches dataset.seq_len, which {study} does not use")

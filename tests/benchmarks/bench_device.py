@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import torch
 
 from search.datasets.rt_polarity import RtPolarityConfig
-from search.model import build_model
 from search.devices import choose_device
+from search.model import build_model
 from search.train import fit
 
 SEQ_LEN, BATCH, HIDDEN = 64, 64, 256

@@ -19,13 +19,11 @@ from omegaconf import OmegaConf
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 from optuna.trial import TrialState
 
-from search.compare import cell_of
 from search.errors import write_error
 from search.model import SequenceModel, build_model
+from search.records import MODEL_ARTIFACT, best_per_cell, is_better, maximizes
 from search.storage import journal_path
 from search.tasks import Task
-
-ATTR = "model_artifact"
 
 
 def store_path(storage_cfg) -> Path:
@@ -97,11 +95,9 @@ def artifact_store(storage_cfg) -> FileSystemArtifactStore:
 
 
 def is_best_of_cell(study: optuna.Study, cell: str, value: float) -> bool:
-    done = [t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if cell_of(t) == cell]
-    if not done:
-        return True
-    best = max(done) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(done)
-    return value > best if study.direction == optuna.study.StudyDirection.MAXIMIZE else value < best
+    """Would a trial of `cell` that scores `value` be its cell's best (search/records.py)? Then its model is saved."""
+    best = best_per_cell(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), maximizes(study)).get(cell)
+    return best is None or is_better(value, best.value, maximizes(study))
 
 
 def save_model(trial: optuna.Trial, model: torch.nn.Module, config: dict, store: FileSystemArtifactStore) -> str:
@@ -121,17 +117,17 @@ def save_model(trial: optuna.Trial, model: torch.nn.Module, config: dict, store:
         if error is None:
             raise
         raise error from None
-    trial.set_user_attr(ATTR, artifact_id)
+    trial.set_user_attr(MODEL_ARTIFACT, artifact_id)
     return artifact_id
 
 
 def load_model(trial: optuna.trial.FrozenTrial, task: Task, store: FileSystemArtifactStore) -> SequenceModel:
     """The model saved for `trial`, ready to evaluate (weights loaded with weights_only=True)."""
-    if ATTR not in trial.user_attrs:
+    if MODEL_ARTIFACT not in trial.user_attrs:
         raise KeyError(f"trial {trial.number} has no saved model (only each cell's best so far is saved)")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.pt")
-        download_artifact(artifact_store=store, file_path=path, artifact_id=trial.user_attrs[ATTR])
+        download_artifact(artifact_store=store, file_path=path, artifact_id=trial.user_attrs[MODEL_ARTIFACT])
         saved = torch.load(path, weights_only=True)
     model = build_model(OmegaConf.create(saved["config"]).model, task)
     model.load_state_dict(saved["state_dict"])

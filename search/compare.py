@@ -20,12 +20,7 @@ from optuna.pruners import BasePruner, HyperbandPruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-CELL = "cell"  # the Optuna parameter of the cell type
-
-
-def cell_of(trial: FrozenTrial) -> str | None:
-    """A trial's cell type, also before it is drawn (a queued trial holds it in its fixed parameters)."""
-    return trial.params.get(CELL, trial.system_attrs.get("fixed_params", {}).get(CELL))
+from search.records import CELL, cell_of
 
 
 class CellView:

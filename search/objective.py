@@ -20,6 +20,26 @@ from search.artifacts import artifact_store, is_best_of_cell, save_model
 from search.compare import matched_hidden_size
 from search.errors import RepeatedConfig, UserError
 from search.model import SequenceModel, build_model, count_parameters
+from search.records import (
+    BEST_EPOCH,
+    CELL,
+    CONFIG,
+    DATA_SOURCE,
+    DATASET,
+    DEVICE,
+    EPOCHS,
+    FAIL_REASON,
+    HIDDEN_SIZE_USED,
+    N_PARAMS,
+    N_PARAMS_RECURRENT,
+    REPEAT_OF,
+    RETRY_OF,
+    SEC_PER_EPOCH,
+    SEED,
+    VERSION,
+    WORKER,
+    score_attr,
+)
 from search.space import suggest
 from search.storage import mask_all
 from search.tasks import Task
@@ -65,13 +85,13 @@ _CPU_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "DefaultCPUA
 def refuse_repeat(trial: optuna.Trial) -> None:
     """A trial whose parameters are those of a finished trial is failed untrained (RepeatedConfig), unless it
     is the deliberate retry of a trial whose process died (`retry_of`)."""
-    if "retry_of" in trial.user_attrs:
+    if RETRY_OF in trial.user_attrs:
         return
     for done in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
         if done.params == trial.params:
             reason = f"repeats the parameters of finished trial {done.number}: not trained"
-            trial.set_user_attr("fail_reason", reason)
-            trial.set_user_attr("repeat_of", done.number)
+            trial.set_user_attr(FAIL_REASON, reason)
+            trial.set_user_attr(REPEAT_OF, done.number)
             raise RepeatedConfig(reason)
 
 
@@ -90,25 +110,25 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
 
         def on_start(model: SequenceModel) -> None:
             for key, value in {
-                "cell": trial_cfg.model.cell.value,
-                "hidden_size_used": trial_cfg.model.hidden_size,
-                "n_params": count_parameters(model),
-                "n_params_recurrent": count_parameters(model.rnn),
-                "seed": seed,
-                "device": str(device),
-                "dataset": task.name,
-                "data_source": task.card["source"],
-                "cellsearch_version": search.__version__,
-                "worker": worker_id(),
-                "config": config,
+                CELL: trial_cfg.model.cell.value,
+                HIDDEN_SIZE_USED: trial_cfg.model.hidden_size,
+                N_PARAMS: count_parameters(model),
+                N_PARAMS_RECURRENT: count_parameters(model.rnn),
+                SEED: seed,
+                DEVICE: str(device),
+                DATASET: task.name,
+                DATA_SOURCE: task.card["source"],
+                VERSION: search.__version__,
+                WORKER: worker_id(),
+                CONFIG: config,
             }.items():
                 trial.set_user_attr(key, value)
 
         def record(progress: FitResult) -> None:
-            trial.set_user_attr("epochs", progress.epochs)
-            trial.set_user_attr("best_epoch", progress.best_epoch)
-            trial.set_user_attr("sec_per_epoch", progress.sec_per_epoch)
-            trial.set_user_attr(f"val_{metric}", progress.best_value)
+            trial.set_user_attr(EPOCHS, progress.epochs)
+            trial.set_user_attr(BEST_EPOCH, progress.best_epoch)
+            trial.set_user_attr(SEC_PER_EPOCH, progress.sec_per_epoch)
+            trial.set_user_attr(score_attr("val", metric), progress.best_value)
 
         def on_epoch(progress: FitResult) -> None:
             show_epoch(trial.number, progress.epochs, progress.history[-1])
@@ -122,7 +142,7 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         try:
             run = train_config(trial_cfg, task, seed, device, on_start, on_epoch)
         except NonFiniteLoss as e:
-            trial.set_user_attr("fail_reason", str(e))
+            trial.set_user_attr(FAIL_REASON, str(e))
             raise optuna.TrialPruned(str(e)) from None
         except torch.OutOfMemoryError as e:  # the model or batch is too large for the accelerator: next trial
             out_of_memory = f"out of memory on {device}: {str(e).splitlines()[0] if str(e) else 'OutOfMemoryError'}"
@@ -134,10 +154,10 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
             release_memory()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            trial.set_user_attr("fail_reason", out_of_memory)
+            trial.set_user_attr(FAIL_REASON, out_of_memory)
             raise optuna.TrialPruned(out_of_memory)
         record(run.fit)
-        trial.set_user_attr(f"test_{metric}", run.test)
+        trial.set_user_attr(score_attr("test", metric), run.test)
         if is_best_of_cell(trial.study, trial_cfg.model.cell.value, run.fit.best_value):
             save_model(trial, run.model, config, store)
         return run.fit.best_value
@@ -150,10 +170,10 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                 release_memory()
         except KeyboardInterrupt as e:  # search/interrupt.py raises it between two batches; its text is the signal
             name = interrupt.signal_name(e)
-            trial.set_user_attr("fail_reason", f"interrupted by {name}" + " (Ctrl-C)" * (name == "SIGINT"))
+            trial.set_user_attr(FAIL_REASON, f"interrupted by {name}" + " (Ctrl-C)" * (name == "SIGINT"))
             raise
         except UserError as e:  # the model could not be saved (disk full, read-only): the run stops with it
-            trial.set_user_attr("fail_reason", str(e))
+            trial.set_user_attr(FAIL_REASON, str(e))
             raise
 
     return objective_then_release

@@ -7,6 +7,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
+from search.records import BEST_EPOCH, CELL, EPOCHS, FAIL_REASON, SEC_PER_EPOCH
 from search.tasks import Metric
 
 
@@ -23,21 +24,22 @@ class Progress:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Optuna callback, after each trial."""
         m = self.metric
-        cell = trial.params.get("cell", "?")
+        cell = trial.params.get(CELL, "?")
         if trial.state == TrialState.COMPLETE:
-            what = (f"val {m.name} {trial.value:.4g} {m.unit} (best epoch {trial.user_attrs.get('best_epoch')} "
-                    f"of {trial.user_attrs.get('epochs')}, {trial.user_attrs.get('sec_per_epoch', 0):.2f} s/epoch)")
+            attrs = trial.user_attrs
+            what = (f"val {m.name} {trial.value:.4g} {m.unit} (best epoch {attrs.get(BEST_EPOCH)} "
+                    f"of {attrs.get(EPOCHS)}, {attrs.get(SEC_PER_EPOCH, 0):.2f} s/epoch)")
         elif trial.state == TrialState.PRUNED:
-            reason = trial.user_attrs.get("fail_reason") or f"after epoch {trial.user_attrs.get('epochs')}"
+            reason = trial.user_attrs.get(FAIL_REASON) or f"after epoch {trial.user_attrs.get(EPOCHS)}"
             last = trial.intermediate_values[max(trial.intermediate_values)] if trial.intermediate_values else None
             what = f"pruned {reason}" + (f", val {m.name} {last:.4g} {m.unit}" if last is not None else "")
         else:
-            reason = trial.user_attrs.get("fail_reason")
+            reason = trial.user_attrs.get(FAIL_REASON)
             what = trial.state.name.lower() + (f": {reason}" if reason else "")
         line = f"{self.prefix}trial {trial.number} {cell}: {what}"
         try:
             best = study.best_trial
-            line += f"; best so far: trial {best.number} ({best.params.get('cell')}) {best.value:.4g}"
+            line += f"; best so far: trial {best.number} ({best.params.get(CELL)}) {best.value:.4g}"
         except ValueError:
             pass
         tqdm.write(line)

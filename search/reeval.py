@@ -21,40 +21,46 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from search.compare import cell_of
 from search.errors import UserError
 from search.model import count_parameters
 from search.objective import train_config
+from search.records import (
+    BEST_EPOCH,
+    CELL,
+    CONFIG,
+    EPOCHS,
+    METRIC,
+    N_PARAMS,
+    OF_STUDY,
+    SEC_PER_EPOCH,
+    SEED,
+    SOURCE_TRIAL,
+    best_per_cell,
+    cell_of,
+    maximizes,
+    reeval_study_name,
+    score_attr,
+)
 from search.tasks import Task
 
 log = logging.getLogger(__name__)
 SEED_BASE = 1_000_000  # re-evaluation seeds: far from the search's seed + trial number
 
 
-def best_per_cell(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    best: dict[str, optuna.trial.FrozenTrial] = {}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        cell = cell_of(trial)
-        if cell not in best or (trial.value > best[cell].value if maximize else trial.value < best[cell].value):
-            best[cell] = trial
-    return dict(sorted(best.items()))
-
-
 def stored_config(trial: optuna.trial.FrozenTrial) -> DictConfig:
-    if "config" not in trial.user_attrs:
+    if CONFIG not in trial.user_attrs:
         raise UserError(f"trial {trial.number} has no stored config (it did not start training)")
-    return OmegaConf.create(trial.user_attrs["config"])
+    return OmegaConf.create(trial.user_attrs[CONFIG])
 
 
 def reevaluate(study: optuna.Study, task: Task, seeds: int, device: torch.device) -> optuna.Study:
     metric = task.metric.name
-    runs = optuna.create_study(study_name=f"{study.study_name}.reeval", storage=study._storage,
+    runs = optuna.create_study(study_name=reeval_study_name(study.study_name), storage=study._storage,
                                direction=study.direction, load_if_exists=True)
-    runs.set_user_attr("of_study", study.study_name)
-    runs.set_user_attr("metric", task.metric.as_dict())
+    runs.set_user_attr(OF_STUDY, study.study_name)
+    runs.set_user_attr(METRIC, task.metric.as_dict())
     done = _done(runs)
-    best = best_per_cell(study)
+    best = best_per_cell(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), maximizes(study))
     if not best:
         raise UserError(f"study '{study.study_name}' has no complete trial to re-evaluate yet")
     todo = [(cell, trial, SEED_BASE + k) for cell, trial in best.items() for k in range(seeds)
@@ -70,10 +76,10 @@ def reevaluate(study: optuna.Study, task: Task, seeds: int, device: torch.device
         runs.add_trial(optuna.trial.create_trial(
             params=trial.params, distributions=trial.distributions, value=run.fit.best_value,
             intermediate_values=dict(enumerate(run.fit.history, start=1)),
-            user_attrs={"cell": cell, "seed": seed, "source_trial": trial.number, f"val_{metric}":
-                        run.fit.best_value, f"test_{metric}": run.test, "n_params": count_parameters(run.model),
-                        "sec_per_epoch": run.fit.sec_per_epoch, "epochs": run.fit.epochs,
-                        "best_epoch": run.fit.best_epoch}))
+            user_attrs={CELL: cell, SEED: seed, SOURCE_TRIAL: trial.number, score_attr("val", metric):
+                        run.fit.best_value, score_attr("test", metric): run.test, N_PARAMS: count_parameters(run.model),
+                        SEC_PER_EPOCH: run.fit.sec_per_epoch, EPOCHS: run.fit.epochs,
+                        BEST_EPOCH: run.fit.best_epoch}))
         log.info("re-evaluation %d/%d, %s (trial %d) seed %d: val %s %.4g, test %s %.4g %s", i, len(todo), cell,
                  trial.number, seed, metric, run.fit.best_value, metric, run.test, task.metric.unit)
     print(reeval_table(runs, task))
@@ -82,7 +88,7 @@ def reevaluate(study: optuna.Study, task: Task, seeds: int, device: torch.device
 
 def _done(runs: optuna.Study) -> set[tuple]:
     """(source trial, seed) of every stored re-evaluation run."""
-    return {(t.user_attrs.get("source_trial"), t.user_attrs.get("seed")) for t in runs.get_trials(deepcopy=False)}
+    return {(t.user_attrs.get(SOURCE_TRIAL), t.user_attrs.get(SEED)) for t in runs.get_trials(deepcopy=False)}
 
 
 def reeval_table(runs: optuna.Study, task: Task) -> str:
@@ -90,7 +96,7 @@ def reeval_table(runs: optuna.Study, task: Task) -> str:
     lines = [f"\nre-evaluation ('{runs.study_name}'): test {metric} ({unit}) over seeds, mean ± standard deviation"]
     by_cell: dict[str, list[float]] = {}
     for t in runs.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        by_cell.setdefault(t.user_attrs["cell"], []).append(t.user_attrs[f"test_{metric}"])
+        by_cell.setdefault(t.user_attrs[CELL], []).append(t.user_attrs[score_attr("test", metric)])
     for cell, scores in sorted(by_cell.items()):
         spread = statistics.stdev(scores) if len(scores) > 1 else float("nan")
         lines.append(f"  {cell}: {statistics.mean(scores):.4g} ± {spread:.2g} ({len(scores)} seeds: "
@@ -108,12 +114,12 @@ def replay(study: optuna.Study, number: int | None, task: Task, device: torch.de
     trial = trials[number]
     config = stored_config(trial)
     metric = task.metric.name
-    run = train_config(config, task, trial.user_attrs["seed"], device)
-    stored = {"val": trial.user_attrs.get(f"val_{metric}"), "test": trial.user_attrs.get(f"test_{metric}"),
-              "epochs": trial.user_attrs.get("epochs")}
+    run = train_config(config, task, trial.user_attrs[SEED], device)
+    stored = {split: trial.user_attrs.get(score_attr(split, metric)) for split in ("val", "test")}
+    stored["epochs"] = trial.user_attrs.get(EPOCHS)
     replayed = {"val": run.fit.best_value, "test": run.test, "epochs": run.fit.epochs}
     note = "" if trial.state == TrialState.COMPLETE else f" (stored trial was {trial.state.name}: replayed unpruned)"
-    print(f"\nreplay of trial {number} ({cell_of(trial)}, seed {trial.user_attrs['seed']}){note}, {metric} in "
+    print(f"\nreplay of trial {number} ({cell_of(trial)}, seed {trial.user_attrs[SEED]}){note}, {metric} in "
           f"{task.metric.unit}:\n"
           f"  {'':10}{'stored':>12}{'replayed':>12}\n"
           + "\n".join(f"  {key:10}{_fmt(stored[key]):>12}{_fmt(replayed[key]):>12}" for key in stored))

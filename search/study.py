@@ -23,7 +23,8 @@ from search.interrupt import interruptible
 from search.model import training_bytes
 from search.objective import make_objective, resolved
 from search.progress import Progress
-from search.reeval import best_per_cell, reevaluate, replay
+from search.records import best_per_cell, maximizes
+from search.reeval import reevaluate, replay
 from search.resume import check_same_experiment
 from search.space import check_space, describe, param_name
 from search.storage import mask, open_storage, resolve_url, setup_lock
@@ -189,7 +190,7 @@ def run(cfg: DictConfig) -> optuna.Study:
     _search(cfg, task, study, device, run_number)
     print(summary(study, task))
     if cfg.search.reeval_seeds > 0:
-        if best_per_cell(study):
+        if best_per_cell(study.get_trials(deepcopy=False), maximizes(study)):
             reevaluate(study, task.to(device), cfg.search.reeval_seeds, device)
         else:
             log.warning("re-evaluation skipped: the study has no complete trial yet")

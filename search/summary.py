@@ -6,6 +6,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from search.records import CELL, N_PARAMS, SEC_PER_EPOCH, best_per_cell, score_attr
 from search.resume import setting_changes
 from search.tasks import Task
 
@@ -14,27 +15,27 @@ def per_cell(study: optuna.Study, task: Task) -> pd.DataFrame:
     metric, unit = task.metric.name, task.metric.unit
     maximize = task.metric.direction == "maximize"
     rows = []
-    trials = [t for t in study.trials if "cell" in t.params]
-    for cell in sorted({t.params["cell"] for t in trials}):
-        mine = [t for t in trials if t.params["cell"] == cell]
-        complete = [t for t in mine if t.state == TrialState.COMPLETE]
+    trials = [t for t in study.trials if CELL in t.params]
+    best_of = best_per_cell(trials, maximize)
+    for cell in sorted({t.params[CELL] for t in trials}):
+        mine = [t for t in trials if t.params[CELL] == cell]
         row = {
-            "cell": cell,
-            "complete": len(complete),
+            CELL: cell,
+            "complete": sum(t.state == TrialState.COMPLETE for t in mine),
             "pruned": sum(t.state == TrialState.PRUNED for t in mine),
             "failed": sum(t.state == TrialState.FAIL for t in mine),
         }
-        if complete:
-            best = (max if maximize else min)(complete, key=lambda t: t.value)
+        best = best_of.get(cell)
+        if best is not None:
             row.update({
                 "best trial": best.number,
                 f"val {metric} ({unit})": best.value,
-                f"its test {metric} ({unit})": best.user_attrs.get(f"test_{metric}"),
-                "params": best.user_attrs.get("n_params"),
-                "s/epoch": best.user_attrs.get("sec_per_epoch"),
+                f"its test {metric} ({unit})": best.user_attrs.get(score_attr("test", metric)),
+                "params": best.user_attrs.get(N_PARAMS),
+                "s/epoch": best.user_attrs.get(SEC_PER_EPOCH),
             })
         rows.append(row)
-    return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
+    return pd.DataFrame(rows).set_index(CELL) if rows else pd.DataFrame()
 
 
 def summary(study: optuna.Study, task: Task) -> str:
@@ -57,8 +58,9 @@ def summary(study: optuna.Study, task: Task) -> str:
     except ValueError:
         return "\n".join(lines + ["no complete trial yet"])
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
-    lines.append(f"overall best: trial {best.number} ({best.params.get('cell')}): val {metric} {best.value:.4g}, "
-                 f"test {metric} {best.user_attrs.get(f'test_{metric}', float('nan')):.4g} ({unit}); {params}")
+    test = best.user_attrs.get(score_attr("test", metric), float("nan"))
+    lines.append(f"overall best: trial {best.number} ({best.params.get(CELL)}): val {metric} {best.value:.4g}, "
+                 f"test {metric} {test:.4g} ({unit}); {params}")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from tests.conftest import _service_or_skip, run_search
+from tests.conftest import _service_or_skip, run_search, wait_for_training
 
 SMALL = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
 
@@ -74,9 +74,23 @@ def _wait_for_jobs(jobs: list[str], timeout: float) -> None:
     raise AssertionError(f"Slurm jobs {jobs} still queued or running after {timeout} s: {queued.stdout}")
 
 
+def _start_requeued_now(job: str, timeout: float = 90) -> None:
+    """Slurm holds a requeued job for two minutes (Reason=BeginTime); a test need not wait for that."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        reasons = subprocess.run(["squeue", "-h", "-j", job, "-o", "%r"], capture_output=True, text=True).stdout
+        if "BeginTime" in reasons:
+            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], capture_output=True)
+            return
+        time.sleep(1)
+    raise AssertionError(f"job {job} was not requeued within {timeout} s")
+
+
 def test_a_job_array_on_real_slurm_runs_the_study_to_exactly_its_budget(tmp_path, postgres_url):
+    """...and a preemption (scontrol requeue: SIGTERM, then the task again) loses no configuration: the stopped
+    trial is failed and queued again once, and the study still ends with exactly its budget."""
     _slurm_up()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CELLSEARCH_FAULT": "slow_batches:0.2"}  # trials of seconds
     run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={postgres_url}", "cluster=slurm",
                      "cluster.tasks=3", "cluster.cpus_per_task=1", "search.n_trials=6", "search.reeval_seeds=1",
                      "storage.heartbeat_interval=2", "storage.grace_period=10", env=env)
@@ -85,13 +99,22 @@ def test_a_job_array_on_real_slurm_runs_the_study_to_exactly_its_budget(tmp_path
     jobs = [word for line in run.stdout.splitlines() if line.startswith("watch: squeue -j ")
             for word in line.split()[3].rstrip(";").split(",")]
     assert len(jobs) == 2
+    storage = optuna.storages.RDBStorage(postgres_url)
+    wait_for_training(storage, "airline", count=1, epochs=1, timeout=240)
+    requeue = subprocess.run(["scontrol", "requeue", jobs[0]], capture_output=True, text=True)
+    assert requeue.returncode == 0, requeue.stderr
+    _start_requeued_now(jobs[0])
     _wait_for_jobs(jobs, timeout=420)
 
-    storage = optuna.storages.RDBStorage(postgres_url)
     study = optuna.load_study(study_name="airline", storage=storage)
     finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == 6, [t.state for t in study.trials]
     assert not [t for t in study.trials if t.state == TrialState.RUNNING]
+    stopped = [t for t in study.trials if t.user_attrs.get("fail_reason") == "interrupted by SIGTERM"]
+    assert stopped, [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in study.trials]
+    retried = {t.user_attrs.get("retry_of"): t for t in study.trials if "retry_of" in t.user_attrs}
+    for trial in stopped:
+        assert retried[trial.number].params == trial.params
     logs = sorted(Path(tmp_path / "slurm-logs").glob("cellsearch-airline-*_*.out"))
     task_logs = [p for p in logs if "reeval" not in p.name]
     assert len(task_logs) == 3, logs

@@ -5,13 +5,19 @@
   and mixed precision (train.amp) against full precision: samples per second and validation accuracy.
 - On the CPU: samples per second with one torch thread and with the default (one per core), since the
   thread count is set deliberately (train.threads; workers=N gives each process cores/N).
+- With `--workers-per-gpu 1,2,4` (CUDA only; `--seconds` each): trials per hour of the sentiment study with
+  that many workers on every GPU (workers=k*G; worker i trains on GPU i mod G), each in a fresh journal file.
 
-    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_device.py [--epochs 2]
+    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_device.py [--epochs 2] [--workers-per-gpu 1,2,4]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from types import SimpleNamespace
 
@@ -52,9 +58,36 @@ def cuda_kernels(task, cell: str, device: torch.device) -> list[str]:
     return sorted({e.key for e in prof.key_averages()})
 
 
+def trials_per_hour(per_gpu: list[int], seconds: float) -> None:
+    """Finished trials per hour of study=sentiment with k workers on each GPU, for each k."""
+    import optuna
+
+    gpus = torch.cuda.device_count()
+    base = None
+    for k in per_gpu:
+        with tempfile.TemporaryDirectory() as folder:
+            journal = os.path.join(folder, "bench.log")
+            command = [sys.executable, "-m", "search", "study=sentiment", f"workers={k * gpus}",
+                       "search.n_trials=100000", f"search.timeout={seconds}", "search.reeval_seeds=0",
+                       f"storage.url={journal}"]
+            start = time.perf_counter()
+            subprocess.run(command, cwd=folder, check=False, capture_output=True)
+            wall = time.perf_counter() - start
+            storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+            trials = optuna.load_study(study_name="sentiment", storage=storage).trials
+            done = sum(t.state.is_finished() and t.state.name != "FAIL" for t in trials)
+            devices = sorted({t.user_attrs.get("device", "?") for t in trials})
+        rate = done * 3600 / wall
+        base = base or rate
+        print(f"{k} worker(s) per GPU x {gpus} GPU(s): {done} finished trials in {wall:.0f} s = {rate:,.0f} trials/h "
+              f"({rate / base:.2f}x one per GPU); devices used: {', '.join(devices)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers-per-gpu", default="", help="e.g. 1,2,4: trials/h with k workers a GPU")
+    parser.add_argument("--seconds", type=float, default=120, help="search.timeout of each --workers-per-gpu run")
     args = parser.parse_args()
     device = choose_device("auto")
     task = RtPolarityConfig().load()
@@ -74,6 +107,8 @@ def main() -> None:
             mixed, mixed_acc = train(task, cell, device, args.epochs, amp=True)
             print(f"{cell}: full precision {full:,.0f} samples/s (val accuracy {full_acc:.2f} %), train.amp "
                   f"{mixed:,.0f} samples/s (val accuracy {mixed_acc:.2f} %), speed-up {mixed / full:.2f}x")
+        if args.workers_per_gpu:
+            trials_per_hour([int(k) for k in args.workers_per_gpu.split(",")], args.seconds)
     else:
         default = torch.get_num_threads()
         for cell in ("lstm", "gru"):

@@ -26,8 +26,8 @@ def _slurm_up() -> None:
 
 def test_an_unreachable_server_stops_the_submission_in_one_line_without_its_password(tmp_path):
     url = "postgresql://alice:s3cr%2Fet@db.example:5432/cellsearch"
-    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm", "cluster.submit=false",
-                     "cluster.tasks=5", "cluster.gpus_per_task=1", "cluster.workers_per_task=2",
+    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm",
+                     "cluster.submit=false", "cluster.tasks=5", "cluster.gpus_per_task=1", "cluster.workers_per_task=2",
                      "cluster.partition=gpu", "cluster.time=01:00:00", "search.n_trials=40", "search.reeval_seeds=2",
                      "cluster.sbatch_args=['--qos=short']")
     assert run.returncode == 2 and "s3cr" not in run.stderr + run.stdout
@@ -37,8 +37,8 @@ def test_an_unreachable_server_stops_the_submission_in_one_line_without_its_pass
 
 def test_scripts_repeat_the_command_and_keep_the_password_out(tmp_path, postgres_url):
     url = postgres_url.replace("postgres@", "postgres:s3cr%2Fet@")  # trust auth accepts any password
-    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm", "cluster.submit=false",
-                     "cluster.tasks=5", "cluster.gpus_per_task=1", "cluster.workers_per_task=2",
+    run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm",
+                     "cluster.submit=false", "cluster.tasks=5", "cluster.gpus_per_task=1", "cluster.workers_per_task=2",
                      "cluster.partition=gpu", "cluster.time=01:00:00", "search.n_trials=40", "search.reeval_seeds=2",
                      "cluster.sbatch_args=['--qos=short']")
     assert run.returncode == 0, run.stderr[-2000:]

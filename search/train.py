@@ -10,8 +10,8 @@ import gc
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -32,6 +32,7 @@ class FitResult:
     epochs: int  # epochs run (early stopping may end before max_epochs)
     sec_per_epoch: float  # wall time of one epoch, training plus validation
     history: list[float] = field(default_factory=list)  # validation metric after each epoch
+    lrs: list[float] = field(default_factory=list)  # learning rate that each epoch trained with
 
 
 _FAULT_FIRED = False
@@ -67,9 +68,11 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
     maximize = task.metric.direction == "maximize"
     result = FitResult(-math.inf if maximize else math.inf, 0, 0, 0.0)
     best_state, seconds, pause = None, 0.0, _slow_batches()
+    plateau = _plateau_schedule(optimizer, train_cfg, maximize)
     for epoch in range(1, train_cfg.max_epochs + 1):
         start = time.perf_counter()
         _inject_fault(epoch)
+        result.lrs.append(optimizer.param_groups[0]["lr"])
         model.train()
         state = None  # streams (batch.carry) start each epoch from zeros
         for batch in task.batches("train", seq_len, train_cfg.batch_size, shuffle=True, generator=generator):
@@ -101,11 +104,25 @@ def fit(model: torch.nn.Module, task: Task, seq_len: int, train_cfg, device: tor
         if (value > result.best_value) if maximize else (value < result.best_value):
             result.best_value, result.best_epoch = value, epoch
             best_state = copy.deepcopy(model.state_dict())
+        if plateau is not None:
+            plateau.step(value)
         on_epoch(result)
         if epoch - result.best_epoch >= train_cfg.patience:
             break
     model.load_state_dict(best_state)
     return result
+
+
+def _plateau_schedule(optimizer, train_cfg, maximize: bool):
+    """`train.lr_plateau_factor`: the learning rate times that factor once validation has not improved for
+    `train.lr_plateau_patience` epochs (Bai et al. 2018 divide by 10); None when the factor is 0 (or unset, in
+    configs stored before it existed)."""
+    factor = getattr(train_cfg, "lr_plateau_factor", 0.0) or 0.0
+    if factor == 0:
+        return None
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max" if maximize else "min", factor=factor,
+                                                      patience=getattr(train_cfg, "lr_plateau_patience", 1),
+                                                      threshold=0.0)  # better means strictly better, as for patience
 
 
 try:

@@ -67,6 +67,27 @@ def test_early_stopping_and_divergence():
             train_cfg(max_epochs=5, lr=1e6, clip_grad_norm=0), CPU, torch.Generator().manual_seed(0))
 
 
+def test_learning_rate_divided_when_validation_stops_improving():
+    """train.lr_plateau_factor (Bai et al. 2018: divide by 10): the rate drops after each epoch that did not
+    improve on the best for lr_plateau_patience epochs, and never otherwise."""
+    task = AirlineConfig().load()
+    model = SequenceModel("gru", 8, 1, 0.0, 1, n_features=1)
+    result = fit(model, task, 12, train_cfg(max_epochs=60, lr=3e-2, patience=8, batch_size=16, lr_plateau_factor=0.1,
+                                            lr_plateau_patience=1), CPU, torch.Generator().manual_seed(0))
+    assert result.lrs[0] == pytest.approx(3e-2) and min(result.lrs) < 3e-2, result.lrs
+    best = float("inf")
+    stale = 0
+    for epoch, value in enumerate(result.history[:-1]):
+        stale = 0 if value < best else stale + 1
+        best = min(best, value)
+        dropped = result.lrs[epoch + 1] < result.lrs[epoch]
+        assert dropped == (stale > 1), (epoch, result.history, result.lrs)
+        stale = 0 if dropped else stale
+    constant = fit(SequenceModel("gru", 8, 1, 0.0, 1, n_features=1), task, 12,
+                   train_cfg(max_epochs=10, lr=3e-2, batch_size=16), CPU, torch.Generator().manual_seed(0))
+    assert constant.lrs == [pytest.approx(3e-2)] * constant.epochs
+
+
 def test_same_seed_same_numbers():
     task = AirlineConfig().load()
 

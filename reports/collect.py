@@ -7,9 +7,11 @@ attributes (search/study.py), each trial its cell, test score and costs as user 
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import optuna
@@ -17,14 +19,42 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from search.errors import UserError
+from search.records import (
+    CELL,
+    CELLS,
+    CONFIG,
+    DATASET_CARD,
+    EPOCHS,
+    FAIL_REASON,
+    METRIC,
+    N_PARAMS,
+    REEVAL_SUFFIX,
+    SEC_PER_EPOCH,
+    SEED,
+    SOURCE_TRIAL,
+    best_per_cell,
+    reeval_study_name,
+    score_attr,
+)
 from search.storage import DEFAULT_URL, open_storage
 
 log = logging.getLogger(__name__)
-REEVAL_SUFFIX = ".reeval"
 
 
 class NotCellsearch(UserError):
     """A study in the storage that cellsearch did not make."""
+
+
+class CellTrials(NamedTuple):
+    """One cell's share of a study, selected once (StudyData.by_cell) for the summary table and the verdict."""
+
+    trials: pd.DataFrame  # its search trials, every state
+    best: pd.Series | None  # its best trial (search/records.py, best_per_cell), None before one completes
+    scored: pd.DataFrame  # its COMPLETE trials with a validation and a test score: the verdict's sample
+    reeval_tests: np.ndarray  # the test scores of its re-evaluation runs
+
+    def count(self, *states: str) -> int:
+        return int(self.trials.state.isin(states).sum())
 
 
 @dataclass
@@ -54,7 +84,21 @@ class StudyData:
         return f"{split_name} {self.metric['name']} ({self.metric['unit']})"
 
     def cells(self) -> list[str]:
-        return sorted(c for c in self.trials["cell"].dropna().unique())
+        return sorted(c for c in self.trials[CELL].dropna().unique())
+
+    @functools.cached_property
+    def by_cell(self) -> dict[str, CellTrials]:
+        """Each cell's trials, best trial and re-evaluation scores: lstm and gru always, any other cell searched."""
+        t = self.trials
+        out = {}
+        for cell in dict.fromkeys([*CELLS, *self.cells()]):
+            mine = t[t[CELL] == cell]
+            best = mine[mine.best]
+            runs = np.empty(0) if self.reeval is None else self.reeval.loc[self.reeval[CELL] == cell, "test"]
+            out[cell] = CellTrials(mine, None if best.empty else best.iloc[0],
+                                   mine[(mine.state == "COMPLETE") & mine.value.notna() & mine.test.notna()],
+                                   np.asarray(runs, dtype=float))
+        return out
 
 
 def storage_url(url: str | None) -> str:
@@ -99,9 +143,11 @@ def _duration(trial: optuna.trial.FrozenTrial) -> float:
     return (trial.datetime_complete - trial.datetime_start).total_seconds()
 
 
-def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataFrame:
+def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str, maximize: bool) -> pd.DataFrame:
     """One row per trial: number, state, cell, value (validation; a pruned trial's last reported one),
-    test, costs, times, and one column per parameter (prefixed `param:`)."""
+    test, costs, times, whether it is its cell's best trial (search/records.py), and one column per parameter
+    (prefixed `param:`)."""
+    best = {t.number for t in best_per_cell(trials, maximize).values()}
     rows = []
     for t in trials:
         value = t.value if t.state == TrialState.COMPLETE else None
@@ -111,19 +157,20 @@ def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataF
         rows.append({
             "number": t.number,
             "state": t.state.name,
-            "cell": t.params.get("cell", attrs.get("cell")),
+            CELL: t.params.get(CELL, attrs.get(CELL)),
             "value": value,
-            "test": attrs.get(f"test_{metric}"),
-            "n_params": attrs.get("n_params"),
-            "sec_per_epoch": attrs.get("sec_per_epoch"),
-            "epochs": attrs.get("epochs", len(t.intermediate_values) or None),
+            "test": attrs.get(score_attr("test", metric)),
+            "best": t.number in best,
+            "n_params": attrs.get(N_PARAMS),
+            "sec_per_epoch": attrs.get(SEC_PER_EPOCH),
+            "epochs": attrs.get(EPOCHS, len(t.intermediate_values) or None),
             "start": t.datetime_start,
             "complete": t.datetime_complete,
             "duration": _duration(t),
-            "fail_reason": attrs.get("fail_reason"),
+            "fail_reason": attrs.get(FAIL_REASON),
             **{f"param:{k}": v for k, v in t.params.items()},
         })
-    columns = ["number", "state", "cell", "value", "test", "n_params", "sec_per_epoch", "epochs", "start",
+    columns = ["number", "state", CELL, "value", "test", "best", "n_params", "sec_per_epoch", "epochs", "start",
                "complete", "duration", "fail_reason"]
     frame = pd.DataFrame(rows, columns=None if rows else columns)
     for column in ("value", "test", "n_params", "sec_per_epoch", "epochs", "duration"):
@@ -134,10 +181,10 @@ def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataF
 def load(storage, name: str) -> StudyData:
     study = optuna.load_study(study_name=name, storage=storage)
     attrs = study.user_attrs
-    if "metric" not in attrs:
+    if METRIC not in attrs:
         raise NotCellsearch(f"study {name!r} was not made by cellsearch (it has no metric attribute); "
                         "leave it out with studies=[...]")
-    metric = attrs["metric"]
+    metric = attrs[METRIC]
     trials = study.get_trials(deepcopy=False)
     distributions = {}
     for t in trials:
@@ -145,25 +192,25 @@ def load(storage, name: str) -> StudyData:
     data = StudyData(
         name=name,
         metric=metric,
-        dataset=attrs.get("dataset", {}),
-        config=attrs.get("config", {}),
-        trials=trial_table(trials, metric["name"]),
+        dataset=attrs.get(DATASET_CARD, {}),
+        config=attrs.get(CONFIG, {}),
+        trials=trial_table(trials, metric["name"], metric["direction"] == "maximize"),
         curves={t.number: dict(t.intermediate_values) for t in trials if t.intermediate_values},
         distributions=distributions,
         study=study,
     )
     try:
-        runs = optuna.load_study(study_name=name + REEVAL_SUFFIX, storage=storage)
+        runs = optuna.load_study(study_name=reeval_study_name(name), storage=storage)
     except KeyError:
         return data
     table = pd.DataFrame([{
-        "cell": t.user_attrs.get("cell"),
-        "seed": t.user_attrs.get("seed"),
-        "source_trial": t.user_attrs.get("source_trial"),
-        "val": t.user_attrs.get(f"val_{metric['name']}"),
-        "test": t.user_attrs.get(f"test_{metric['name']}"),
-        "n_params": t.user_attrs.get("n_params"),
-        "sec_per_epoch": t.user_attrs.get("sec_per_epoch"),
+        CELL: t.user_attrs.get(CELL),
+        "seed": t.user_attrs.get(SEED),
+        "source_trial": t.user_attrs.get(SOURCE_TRIAL),
+        "val": t.user_attrs.get(score_attr("val", metric["name"])),
+        "test": t.user_attrs.get(score_attr("test", metric["name"])),
+        "n_params": t.user_attrs.get(N_PARAMS),
+        "sec_per_epoch": t.user_attrs.get(SEC_PER_EPOCH),
     } for t in runs.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))])
     data.reeval = table if len(table) else None
     return data

@@ -7,15 +7,8 @@ import numpy as np
 import pandas as pd
 
 from reports.collect import StudyData
-from reports.verdict import CELLS, Verdict
-
-
-def _best_trial(data: StudyData, cell: str) -> pd.Series | None:
-    t = data.trials
-    done = t[(t.state == "COMPLETE") & t.value.notna() & (t.cell == cell)]
-    if done.empty:
-        return None
-    return done.loc[done.value.idxmax() if data.maximize else done.value.idxmin()]
+from reports.verdict import Verdict
+from search.records import CELLS
 
 
 def row(data: StudyData, verdict: Verdict) -> dict:
@@ -38,8 +31,7 @@ def row(data: StudyData, verdict: Verdict) -> dict:
         "baseline_test": baseline.get("test"),
     }
     for cell in CELLS:
-        best = _best_trial(data, cell)
-        mine = t[t.cell == cell]
+        best, mine = data.by_cell[cell].best, data.by_cell[cell].trials
         out.update({
             f"{cell}_compared_score": verdict.scores.get(cell, np.nan),
             f"{cell}_best_trial": None if best is None else int(best.number),
@@ -49,9 +41,9 @@ def row(data: StudyData, verdict: Verdict) -> dict:
             f"{cell}_sec_per_epoch_median": float(mine.sec_per_epoch.median()) if mine.sec_per_epoch.notna().any()
             else np.nan,
             f"{cell}_search_minutes": float(mine.duration.sum()) / 60,
-            f"{cell}_complete": int((mine.state == "COMPLETE").sum()),
-            f"{cell}_pruned": int((mine.state == "PRUNED").sum()),
-            f"{cell}_failed": int((mine.state == "FAIL").sum()),
+            f"{cell}_complete": data.by_cell[cell].count("COMPLETE"),
+            f"{cell}_pruned": data.by_cell[cell].count("PRUNED"),
+            f"{cell}_failed": data.by_cell[cell].count("FAIL"),
             f"{cell}_reeval_seeds": verdict.seeds.get(cell, 0),
         })
     finished = t.complete.dropna()

@@ -25,8 +25,9 @@ import numpy as np
 from scipy import stats
 
 from reports.collect import StudyData
+from reports.config import ReportConfig
+from search.records import CELLS
 
-CELLS = ("lstm", "gru")
 NOT_ENOUGH = "not enough evidence"
 EQUIVALENT = "practically equivalent"
 UNDECIDED = "no clear winner"
@@ -47,7 +48,7 @@ class Verdict:
     counts: dict = field(default_factory=dict)  # cell -> completed search trials
     seeds: dict = field(default_factory=dict)  # cell -> re-evaluation runs
     tied: float = float("nan")  # share of resamples in which the two cells score exactly the same
-    confidence: float = 0.95  # of the interval
+    confidence: float = ReportConfig.confidence  # of the interval: the setting it was computed with
 
     @property
     def relative(self) -> tuple[float, float, float]:
@@ -72,19 +73,17 @@ def _bootstrap(samples: tuple, statistic, cfg) -> tuple[float, float, np.ndarray
 
 def decide(data: StudyData, cfg) -> Verdict:
     sign = 1.0 if data.maximize else -1.0
-    trials = data.trials
-    complete = trials[(trials.state == "COMPLETE") & trials.value.notna() & trials.test.notna()]
-    counts = {c: int((complete.cell == c).sum()) for c in CELLS}
-    reeval = data.reeval
-    seeds = {c: 0 if reeval is None else int((reeval.cell == c).sum()) for c in CELLS}
+    cells = data.by_cell
+    counts = {c: len(cells[c].scored) for c in CELLS}
+    seeds = {c: len(cells[c].reeval_tests) for c in CELLS}
     nan = float("nan")
     if not all(c in data.cells() for c in CELLS):
         searched = ", ".join(data.cells()) or "none"
         return Verdict(NOT_ENOUGH, None, "none", f"cells searched: {searched}; both lstm and gru are needed",
-                       nan, nan, nan, nan, nan, {}, counts, seeds)
+                       nan, nan, nan, nan, nan, {}, counts, seeds, confidence=cfg.confidence)
 
     if all(seeds[c] >= cfg.min_seeds for c in CELLS):
-        runs = {c: reeval.loc[reeval.cell == c, "test"].to_numpy(float) for c in CELLS}
+        runs = {c: cells[c].reeval_tests for c in CELLS}
         scores = {c: float(runs[c].mean()) for c in CELLS}
         effect = sign * (scores["lstm"] - scores["gru"])
         low, high, dist = _bootstrap((runs["lstm"], runs["gru"]),
@@ -93,16 +92,16 @@ def decide(data: StudyData, cfg) -> Verdict:
         detail = (f"mean test {data.metric['name']} over re-evaluation seeds (lstm {seeds['lstm']}, gru "
                   f"{seeds['gru']}), each retraining the cell's best configuration")
     else:
-        vals = {c: complete.loc[complete.cell == c, "value"].to_numpy(float) for c in CELLS}
-        tests = {c: complete.loc[complete.cell == c, "test"].to_numpy(float) for c in CELLS}
         if min(counts.values()) == 0:
             return Verdict(NOT_ENOUGH, None, "none", "a cell has no completed trial with a test score",
-                           nan, nan, nan, nan, nan, {}, counts, seeds)
-        pick = np.argmax if data.maximize else np.argmin
-        scores = {c: float(tests[c][pick(vals[c])]) for c in CELLS}
+                           nan, nan, nan, nan, nan, {}, counts, seeds, confidence=cfg.confidence)
+        scores = {c: float(cells[c].best.test) for c in CELLS}
         effect = sign * (scores["lstm"] - scores["gru"])
+        vals = {c: cells[c].scored.value.to_numpy(float) for c in CELLS}
+        tests = {c: cells[c].scored.test.to_numpy(float) for c in CELLS}
+        pick = np.argmax if data.maximize else np.argmin
 
-        def best_test(c, rows, axis):
+        def best_test(c, rows, axis):  # each resample's best trial, by the same rule as records.best_per_cell
             rows = rows.astype(int)
             return np.take_along_axis(tests[c][rows], np.expand_dims(pick(vals[c][rows], axis=axis), axis), axis
                                       ).squeeze(axis)
@@ -121,7 +120,7 @@ def decide(data: StudyData, cfg) -> Verdict:
     favoured_lstm = effect >= 0
     p_other = float(np.mean(dist < 0) if favoured_lstm else np.mean(dist > 0))
     tied = float(np.mean(dist == 0))
-    searched = {c: int(((trials.cell == c) & trials.state.isin(("COMPLETE", "PRUNED"))).sum()) for c in CELLS}
+    searched = {c: cells[c].count("COMPLETE", "PRUNED") for c in CELLS}
     few = [c for c in CELLS if searched[c] < cfg.min_trials]
     if few or not np.isfinite(low):
         label, winner = NOT_ENOUGH, None

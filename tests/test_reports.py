@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+import plotly.offline
 import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from conftest import run_search
-from reports.collect import StudyData
+from reports.collect import StudyData, trial_table
 from reports.config import ReportConfig, parse
 from reports.expected_max import expected_max
 from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide, evidence
@@ -55,12 +56,16 @@ def test_expected_max_equals_the_mean_best_over_all_subsets(maximize):
 
 
 def _data(lstm, gru, maximize=True, unit="%", reeval=None) -> StudyData:
-    """A study's tables made from lists of (validation, test) scores per cell."""
-    rows = [{"number": i, "state": "COMPLETE", "cell": cell, "value": v, "test": t}
-            for i, (cell, (v, t)) in enumerate([("lstm", s) for s in lstm] + [("gru", s) for s in gru])]
+    """A study's tables, read as a report reads them, from lists of (validation, test) scores per cell."""
     metric = {"name": "accuracy" if maximize else "rmse", "direction": "maximize" if maximize else "minimize",
               "unit": unit}
-    return StudyData("s", metric, {"name": "d"}, {}, pd.DataFrame(rows), {}, reeval)
+    cell = optuna.distributions.CategoricalDistribution(["lstm", "gru"])
+    trials = [optuna.trial.create_trial(params={"cell": c}, distributions={"cell": cell}, value=v,
+                                        user_attrs={f"test_{metric['name']}": t})
+              for c, (v, t) in [("lstm", s) for s in lstm] + [("gru", s) for s in gru]]
+    for number, trial in enumerate(trials):
+        trial.number = number
+    return StudyData("s", metric, {"name": "d"}, {}, trial_table(trials, metric["name"], maximize), {}, reeval)
 
 
 def _reeval(lstm, gru):
@@ -258,6 +263,25 @@ def test_verdict_and_figures_are_saved_for_optuna_dashboard_and_replaced_on_reru
                       "cellsearch-slices"]
     assert run_reports(report_dir, "studies=[toy]", "out=again.html").returncode == 0
     assert graphs() == before, "a second report replaces the dashboard figures"
+
+
+def test_a_report_at_90_percent_confidence_says_90_and_never_95(tmp_path):
+    """The interval's confidence is a setting: the summary table, each study's verdict, the rule and the note
+    for optuna-dashboard all show the one the report was asked for."""
+    import optuna_dashboard
+
+    storage = "sqlite:///" + str(tmp_path / "cellsearch.db")
+    make_study(storage, "toy", 30, reeval_seeds=3)
+    result = run_reports(tmp_path, "confidence=0.9")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "reports" / "index.html").read_text()
+    text = html.replace(plotly.offline.get_plotlyjs(), "")  # plotly.js, inlined, is not the report's text
+    assert "[90 % interval]" in text, "the summary table's heading"
+    assert "90 % interval [" in text, "the study's verdict"
+    assert "90 % percentile bootstrap" in text, "the rule"
+    assert "95 %" not in text and "95%" not in text
+    note = optuna_dashboard.get_note(optuna.load_study(study_name="toy", storage=storage))
+    assert "90 % interval [" in note and "90 % percentile bootstrap" in note and "95 %" not in note
 
 
 def test_password_in_the_storage_url_never_reaches_the_report(tmp_path, postgres_url):

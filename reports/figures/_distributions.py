@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from reports.figures._utils import LAYOUT, colour, escape, say_if_empty, title
+from search.records import CELL
 
 if TYPE_CHECKING:
     from reports.collect import StudyData
@@ -40,7 +41,7 @@ def _get_distributions_info(data: StudyData) -> _DistributionsInfo:
                 continue
             groups.append(_Group(cell, state, f"{cell.upper()} {label}", rows.value.to_numpy(float),
                                  rows.number.to_numpy()))
-    failed = t[t.state == "FAIL"].groupby("cell").size().to_dict()
+    failed = t[t.state == "FAIL"].groupby(CELL).size().to_dict()
     return _DistributionsInfo(data.label, data.metric_label("val"), groups, failed)
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
+from search.records import CELL
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -50,4 +52,4 @@ def complete(data: StudyData, cell: str | None = None) -> pd.DataFrame:
 
 def param_names(data: StudyData) -> list[str]:
     """The searched hyperparameters, the cell type itself aside."""
-    return [c.removeprefix("param:") for c in data.trials.columns if c.startswith("param:") and c != "param:cell"]
+    return [c.removeprefix("param:") for c in data.trials.columns if c.startswith("param:") and c != f"param:{CELL}"]

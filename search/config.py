@@ -95,6 +95,13 @@ class StorageConfig:
 
 
 @dataclass
+class TrackingConfig:
+    kind: str = "none"  # none | mlflow: set by the group, tracking=mlflow (search/tracking.py)
+    uri: Optional[str] = None  # the MLflow tracking server; None: $MLFLOW_TRACKING_URI, else http://127.0.0.1:5000
+    experiment: str = "cellsearch"  # the MLflow experiment that holds the study's parent run
+
+
+@dataclass
 class Config:
     dataset: Any = MISSING
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -102,6 +109,7 @@ class Config:
     space: Dict[str, ParamSpec] = field(default_factory=dict)
     search: SearchConfig = field(default_factory=SearchConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     sampler: Any = MISSING  # {_target_: optuna.samplers.X, ...}
     pruner: Any = MISSING  # {_target_: optuna.pruners.X, ...}
     compare: CompareConfig = field(default_factory=CompareConfig)
@@ -145,6 +153,10 @@ _RULES = (
     ("trial", lambda v: v is None or v >= 0, "a trial number >= 0"),
     ("storage.url", lambda v: v.strip() != "", "a storage URL, or unset for the default (sqlite:///cellsearch.db)"),
     ("dataset.path", lambda v: v.strip() != "", "a path, or unset for the dataset's default place"),
+    ("tracking.kind", lambda v: v in ("none", "mlflow"), "none or mlflow (choose it with tracking=mlflow)"),
+    ("tracking.uri", lambda v: v.strip() != "", "an MLflow tracking URI such as http://127.0.0.1:5000, or unset"),
+    ("tracking.experiment", lambda v: 0 < len(v) <= 500 and v.isprintable() and v == v.strip(),
+     "1 to 500 printable characters, no leading or trailing space"),
 )
 
 

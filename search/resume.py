@@ -17,7 +17,7 @@ from search.errors import UserError
 from search.space import describe
 from search.tasks import Task
 
-COST_ONLY = ("search.", "storage.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial", "train.device",
+COST_ONLY = ("search.", "storage.", "tracking.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial", "train.device",
              "train.devices", "train.threads", "train.amp", "dataset.path")
 SHOWN = ("compare.strategy", "sampler.", "pruner.", "workers", "train.device", "train.devices", "train.threads",
          "train.amp")

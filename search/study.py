@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 import search
+import search.tracking
 from search.compare import PerCellPruner, PerCellSampler, queue_fewest
 from search.config import check_values
 from search.errors import UserError, quiet_optuna_failures
@@ -179,14 +180,20 @@ def run(cfg: DictConfig) -> optuna.Study:
     mixed_precision(cfg.train, device)  # train.amp without CUDA: one line now, not a failure in every trial
     _resolve_storage_url(cfg)
     storage = open_storage(cfg.storage, cfg.workers)
+    tracker = search.tracking.connect(cfg.tracking, cfg.storage.url)  # tracking=mlflow, unreachable: one line, now
     with interruptible():  # no storage work while the data loads: Ctrl-C stops it at once
         task = load_task(cfg)
     log.info("data: %s, %s; baseline %s: val %s %.4g, test %.4g %s", task.name, task.card["source"],
              task.baseline["name"], task.metric.name, task.baseline["val"], task.baseline["test"], task.metric.unit)
     if cfg.stage.value != "search":
-        return _after_search(cfg, task, storage, device)
+        study = _after_search(cfg, task, storage, device)
+        if tracker is not None:
+            tracker.finish(study)  # stage=reeval: its runs as children of the study's parent run
+        return study
     study, run_number = open_study(cfg, task, storage, pruner)
     study.sampler = make_sampler(cfg, run_number, 0)
+    if tracker is not None:
+        tracker.start(study)  # the study's parent run, created or continued, and the trials it lacks
     _search(cfg, task, study, device, run_number)
     print(summary(study, task))
     if cfg.search.reeval_seeds > 0:
@@ -194,6 +201,8 @@ def run(cfg: DictConfig) -> optuna.Study:
             reevaluate(study, task.to(device), cfg.search.reeval_seeds, device)
         else:
             log.warning("re-evaluation skipped: the study has no complete trial yet")
+    if tracker is not None:
+        tracker.finish(study)  # the trials and re-evaluation runs not yet logged
     print(verdict(storage, study.study_name))
     return study
 
@@ -261,7 +270,8 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
         device = choose_device(cfg.train.device)
         task.to(device)  # the data lives on the device for the whole study (this process's copy)
         run_trials(study, make_objective(cfg, task, device, progress.epoch), budget,
-                   cfg.search.timeout, [progress], gate, before_trial=admit, grace_period=cfg.storage.grace_period)
+                   cfg.search.timeout, [progress, *search.tracking.callbacks(cfg.tracking, cfg.storage.url)], gate,
+                   before_trial=admit, grace_period=cfg.storage.grace_period)
     finally:
         progress.close()
 

@@ -18,6 +18,7 @@ log = logging.getLogger("reports")
 def build(cfg) -> Path:
     import optuna
 
+    import search.tracking
     from reports import collect, dashboard, figures, page, table
     from reports.verdict import decide, rule_text
     from search.storage import mask
@@ -31,6 +32,7 @@ def build(cfg) -> Path:
     except OSError as e:
         raise UserError(f"out={cfg.out}: cannot write the report there ({e.strerror}); choose another out=PATH") from None
     storage = collect.open_reporting_storage(cfg.storage)
+    tracker = search.tracking.connect(cfg.tracking, cfg.storage.url)  # tracking=mlflow, unreachable: one line, now
     names = collect.study_names(storage, cfg.studies)
     rule = rule_text(cfg)
     rows, sections, per_study = [], [], []
@@ -84,6 +86,10 @@ def build(cfg) -> Path:
                 log.warning("could not save the verdict into study %r for optuna-dashboard (%s: %s); "
                             "the report is written; pass dashboard=false to skip this", data.name,
                             type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+    if tracker is not None:  # each study's verdict, and the report's files, on its MLflow parent run
+        for data, verdict, _ in per_study:
+            tracker.log_report(data.study, dashboard.note(data, verdict, rule, out.name, cfg.n_resamples),
+                               [out, out.with_suffix(".csv")])
     log.info("report: %s (%.1f MB); table: %s", out, out.stat().st_size / 1e6, out.with_suffix(".csv"))
     return out
 

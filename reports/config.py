@@ -8,7 +8,7 @@ from typing import List, Optional
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from search.config import StorageConfig
+from search.config import StorageConfig, TrackingConfig
 from search.errors import UserError
 
 HELP = """usage: python -m reports [key=value ...]
@@ -28,6 +28,9 @@ Optuna storage. Options (defaults in brackets):
   bootstrap_seed=0       fixes the bootstrap, so the same studies give the same report
   dashboard=true         also save the verdict (a note) and the main figures into each study for optuna-dashboard
   images=null            png or svg: also write every figure as an image beside the HTML (needs kaleido)
+  tracking=mlflow        also store the verdict, the CSV and the HTML as artifacts of each study's MLflow parent
+                         run (tracking.uri=URL [$MLFLOW_TRACKING_URI, else http://127.0.0.1:5000],
+                         tracking.experiment=NAME [cellsearch]: the settings the search ran with) [none]
 """
 
 
@@ -45,6 +48,7 @@ class ReportConfig:
     bootstrap_seed: int = 0
     dashboard: bool = True
     images: Optional[str] = None
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 _RULES = (
@@ -55,6 +59,7 @@ _RULES = (
     ("confidence", lambda v: 0 < v < 1, "in (0, 1), e.g. 0.95"),
     ("n_resamples", lambda v: v >= 100, "a whole number >= 100"),
     ("images", lambda v: v in (None, "png", "svg"), "png, svg or null"),
+    ("tracking.kind", lambda v: v in ("none", "mlflow"), "none or mlflow (tracking=mlflow, as for the search)"),
 )
 
 
@@ -63,6 +68,7 @@ def parse(argv: list[str]) -> ReportConfig:
     bad = [a for a in argv if "=" not in a]
     if bad:
         raise UserError(f"'{bad[0]}' is not key=value; see python -m reports --help")
+    argv = [f"tracking.kind={a.split('=', 1)[1]}" if a.split("=", 1)[0] == "tracking" else a for a in argv]
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(ReportConfig), OmegaConf.from_dotlist(argv))
     except OmegaConfBaseException as e:

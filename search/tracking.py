@@ -268,8 +268,8 @@ class MlflowTracker:
                         self.where, self._reason(e))
 
     def log_report(self, study: optuna.Study, verdict: str, files: list) -> None:  # python -m reports
-        self.start(study, reopen=False)
         try:
+            self.start(study, reopen=False)
             self.client.log_text(self.parent, verdict, "report/verdict.md")
             for path in files:
                 self.client.log_artifact(self.parent, str(path), "report")

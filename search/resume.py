@@ -14,10 +14,11 @@ import optuna
 from omegaconf import DictConfig
 
 from search.errors import UserError
+from search.records import CONFIG, DATASET_CARD, METRIC, SPACE
 from search.space import describe
 from search.tasks import Task
 
-COST_ONLY = ("search.", "storage.", "tracking.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial", "train.device",
+COST_ONLY = ("search.", "storage.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial", "train.device",
              "train.devices", "train.threads", "train.amp", "dataset.path")
 SHOWN = ("compare.strategy", "sampler.", "pruner.", "workers", "train.device", "train.devices", "train.threads",
          "train.amp")
@@ -61,18 +62,18 @@ def check_same_experiment(study: optuna.Study, cfg: DictConfig, task: Task, conf
     stored = study.user_attrs
     name = study.study_name
     fix = f"run with a new search.study_name (e.g. search.study_name={name}_2) or restore the old settings"
-    if "metric" not in stored and study.get_trials(deepcopy=False):
+    if METRIC not in stored and study.get_trials(deepcopy=False):
         raise UserError(f"study '{name}' was not made by cellsearch (it has trials but no cellsearch attributes); "
                         f"choose another search.study_name (e.g. search.study_name={name}_cellsearch)")
-    if "space" in stored and stored["space"] != describe(cfg):
+    if SPACE in stored and stored[SPACE] != describe(cfg):
         raise UserError(f"study '{name}' already exists with a different search space; {fix}")
-    card = stored.get("dataset", {"name": task.name, "source": task.card["source"]})
+    card = stored.get(DATASET_CARD, {"name": task.name, "source": task.card["source"]})
     if card.get("name") != task.name or card.get("source") != task.card["source"]:
         raise UserError(f"study '{name}' was run on {card.get('name')} from {card.get('source')}, this run loads "
                         f"{task.name} from {task.card['source']}; {fix}")
-    if "metric" in stored and stored["metric"].get("name") != task.metric.name:
-        raise UserError(f"study '{name}' optimises {stored.get('metric')}, this run {task.metric.name}; {fix}")
-    change = meaning_change(stored.get("config", {}), config, set(cfg.space.keys()))
+    if METRIC in stored and stored[METRIC].get("name") != task.metric.name:
+        raise UserError(f"study '{name}' optimises {stored.get(METRIC)}, this run {task.metric.name}; {fix}")
+    change = meaning_change(stored.get(CONFIG, {}), config, set(cfg.space.keys()))
     if change is not None:
         raise UserError(f"study '{name}' was run with {change}: that changes what a trial's score means; {fix}")
 
@@ -82,7 +83,7 @@ def setting_changes(trials: list) -> list[str]:
     'pruner._target_: MedianPruner (trials 0-11), SuccessiveHalvingPruner (12-19)'."""
     seen: dict[str, dict] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        for path, value in flat(t.user_attrs.get("config") or {}).items():
+        for path, value in flat(t.user_attrs.get(CONFIG) or {}).items():
             if _under(path, SHOWN):
                 seen.setdefault(path, {}).setdefault(str(value), []).append(t.number)
     return [f"{path}: " + ", ".join(f"{value} (trials {_ranges(numbers)})" for value, numbers in values.items())

@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 
 from search import interrupt, optuna_internals
 from search.errors import RepeatedConfig
+from search.records import WORKER
 from search.storage.locks import FileGate, PostgresGate
 from search.workers.reaper import reap_orphans, worker_id
 
@@ -66,7 +67,7 @@ def run_trials(study: optuna.Study, objective: Callable, budget: int, timeout: f
 
     def admitted(trial: optuna.Trial) -> float:
         nonlocal repeats
-        trial.set_user_attr("worker", worker_id())  # first: the reaper can tell whether its process is alive
+        trial.set_user_attr(WORKER, worker_id())  # first: the reaper can tell whether its process is alive
         gate.release()  # the trial now exists (RUNNING): other workers count it
         try:
             value = objective(trial)

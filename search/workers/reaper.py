@@ -13,6 +13,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search import optuna_internals
+from search.records import FAIL_REASON, RETRY_OF, WORKER
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,10 @@ def process_alive(pid: int) -> bool:
 
 def _fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> None:
     """Mark a RUNNING trial whose process is gone failed (with `reason`), and queue it again once."""
-    optuna_internals.set_user_attr(study, trial, "fail_reason", reason)
+    optuna_internals.set_user_attr(study, trial, FAIL_REASON, reason)
     study.tell(trial.number, state=TrialState.FAIL)
-    if "retry_of" not in trial.user_attrs:
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+    if RETRY_OF not in trial.user_attrs:
+        study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
         log.warning("trial %d: %s; marked failed and queued again", trial.number, reason)
     else:
         log.warning("trial %d: %s; marked failed (already a retry: not queued again)", trial.number, reason)
@@ -47,7 +48,7 @@ def _fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason
 def reap(study: optuna.Study, pid: int, how: str) -> None:
     """Mark the RUNNING trials of a dead local worker failed, and queue each again once."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get("worker") == worker_id(pid):
+        if trial.user_attrs.get(WORKER) == worker_id(pid):
             _fail_and_retry(study, trial, f"worker {worker_id(pid)} {how}")
 
 
@@ -73,7 +74,7 @@ def reap_orphans(study: optuna.Study, grace_period: float | None = None) -> None
     if grace_period is not None and running:
         silent = optuna_internals.without_heartbeat(study, rdb) if rdb is not None else None
         for trial in running:
-            unclaimed = trial.number in silent if silent is not None else "worker" not in trial.user_attrs
+            unclaimed = trial.number in silent if silent is not None else WORKER not in trial.user_attrs
             if unclaimed and _age(trial) > grace_period:
                 _fail_and_retry(study, trial, f"its process ended before it claimed the trial (unclaimed for "
                                               f"more than storage.grace_period={grace_period:g} s)")
@@ -81,6 +82,6 @@ def reap_orphans(study: optuna.Study, grace_period: float | None = None) -> None
         return
     host = socket.gethostname()
     for trial in running:
-        worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
+        worker_host, _, pid = trial.user_attrs.get(WORKER, "").rpartition(":")
         if worker_host == host and pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             reap(study, int(pid), "is gone (its process ended without finishing the trial)")

@@ -24,7 +24,7 @@ from search.interrupt import interruptible
 from search.model import training_bytes
 from search.objective import make_objective, resolved
 from search.progress import Progress
-from search.records import best_per_cell, maximizes
+from search.records import CONFIG, DATASET_CARD, METRIC, SAMPLER_RUNS, SPACE, VERSION, best_per_cell, maximizes
 from search.reeval import reevaluate, replay
 from search.resume import check_same_experiment
 from search.space import check_space, describe, param_name
@@ -140,18 +140,18 @@ def open_study(cfg: DictConfig, task: Task, storage, pruner) -> tuple[optuna.Stu
                 study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
         check_same_experiment(study, cfg, task, resolved(cfg))
         for key, value in {
-            "metric": task.metric.as_dict(),
-            "dataset": {**task.card, "baseline": task.baseline},
-            "space": describe(cfg),
-            "config": resolved(cfg),
-            "cellsearch_version": search.__version__,
+            METRIC: task.metric.as_dict(),
+            DATASET_CARD: {**task.card, "baseline": task.baseline},
+            SPACE: describe(cfg),
+            CONFIG: resolved(cfg),
+            VERSION: search.__version__,
         }.items():
             if key not in study.user_attrs:
                 study.set_user_attr(key, value)
         if study.metric_names is None:  # optuna-dashboard shows this instead of "Objective 0"
             study.set_metric_names([task.metric.label("val")])
-        run = study.user_attrs.get("sampler_runs", 0)
-        study.set_user_attr("sampler_runs", run + 1)
+        run = study.user_attrs.get(SAMPLER_RUNS, 0)
+        study.set_user_attr(SAMPLER_RUNS, run + 1)
         if "model.cell" in cfg.space:
             _queue_untried_cells(study, cfg)
     return study, run

@@ -1,6 +1,6 @@
 """What a cellsearch trial and study store, in one place: the search writes these names, the report and the
-re-evaluation read them, so neither guesses (docs: /work/shared/DESIGN.md, "Names shared by search and
-reports"). Stored names never change: a storage written by an older release must still resume and report.
+re-evaluation read them, so neither guesses. Stored names never change: a storage written by an older release
+must still resume and report (tests/test_records.py checks them against release 0.1.0's).
 
 A search trial: the Optuna parameter `cell` (one of CELLS) and the other searched parameters; its value is
 the validation metric of its best epoch; user attributes as below. A re-evaluation run (search/reeval.py) is

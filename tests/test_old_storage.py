@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from search.artifacts import artifact_store, load_model
 from search.config import StorageConfig
 from search.datasets.airline import AirlineConfig
-from tests.conftest import run_search
+from tests.conftest import offline_env, run_search
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD = "release_0_1_0"
@@ -31,7 +31,8 @@ def _copy_old_storage(tmp_path: Path) -> str:
     return f"sqlite:///{OLD}.db"
 
 
-def test_old_storage_resumes_and_reports(tmp_path):
+def test_old_storage_resumes_and_reports(tmp_path, monkeypatch):
+    monkeypatch.delenv("CELLSEARCH_DATA_DIR", raising=False)  # as the fixture was written: the bundled airline
     url = _copy_old_storage(tmp_path)
     before = optuna.load_study(study_name="airline", storage=f"sqlite:///{tmp_path / OLD}.db")
     assert len(before.trials) == 4
@@ -46,8 +47,9 @@ def test_old_storage_resumes_and_reports(tmp_path):
         score = task.score(model, "val", trial.params["seq_len"], torch.device("cpu"))
         assert score == pytest.approx(trial.value, rel=1e-5)
 
+    env = offline_env()
     run = run_search(tmp_path, "study=airline", "search.n_trials=6", "train.max_epochs=2", "search.reeval_seeds=1",
-                     f"storage.url={url}")
+                     f"storage.url={url}", env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "4 of 6 finished trials present" in run.stderr
     study = optuna.load_study(study_name="airline", storage=f"sqlite:///{tmp_path / OLD}.db")
@@ -59,12 +61,12 @@ def test_old_storage_resumes_and_reports(tmp_path):
     assert "verdict on study 'airline'" in run.stdout
 
     replay = run_search(tmp_path, "study=airline", "stage=replay", "trial=1", "train.max_epochs=2",
-                        f"storage.url={url}")
+                        f"storage.url={url}", env=env)
     assert replay.returncode == 0, replay.stderr[-3000:]
     assert "replay of trial 1" in replay.stdout
 
     report = subprocess.run([sys.executable, "-m", "reports", f"storage.url={url}", "out=report.html"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, env=env)
     assert report.returncode == 0, report.stderr[-3000:]
     html = (tmp_path / "report.html").read_text()
     assert "airline" in html and "thousands of passengers" in html

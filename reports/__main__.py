@@ -21,7 +21,7 @@ def build(cfg) -> Path:
     import search.tracking
     from reports import collect, dashboard, figures, page, table
     from reports.verdict import decide, rule_text
-    from search.storage import mask
+    from search.storage.urls import mask
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = Path(cfg.out)

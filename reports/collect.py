@@ -36,7 +36,8 @@ from search.records import (
     reeval_study_name,
     score_attr,
 )
-from search.storage import DEFAULT_URL, open_storage
+from search.storage.open import open_storage
+from search.storage.urls import DEFAULT_URL, local_file, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,7 @@ def storage_url(url: str | None) -> str:
     """`storage.url`, or the file a default `python -m search` run writes in this directory."""
     if url:
         return url
-    sqlite_file = Path(DEFAULT_URL["one"].removeprefix("sqlite:///"))
-    journal_file = Path(DEFAULT_URL["several"])
+    sqlite_file, journal_file = (Path(local_file(DEFAULT_URL[n])) for n in ("one", "several"))
     if sqlite_file.is_file():
         return DEFAULT_URL["one"]
     if journal_file.is_file():
@@ -117,7 +117,7 @@ def storage_url(url: str | None) -> str:
 
 def open_reporting_storage(storage_cfg) -> optuna.storages.BaseStorage:
     url = storage_url(storage_cfg.url)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+    if sqlite_path(url) is not None and not Path(sqlite_path(url)).is_file():
         raise UserError(f"storage.url={url}: no such file (a report never creates a storage); check the path")
     storage_cfg.url = url
     return open_storage(storage_cfg)

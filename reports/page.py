@@ -14,7 +14,7 @@ import plotly.offline
 
 import search
 from search.resume import setting_changes
-from search.storage import mask_all
+from search.storage.urls import mask_all
 from reports.verdict import evidence, fmt, odds_text
 
 STYLE = """

@@ -21,17 +21,19 @@ from optuna.trial import TrialState
 
 from search.errors import write_error
 from search.model import SequenceModel, build_model
+from search.optuna_internals import artifact_file
 from search.records import MODEL_ARTIFACT, best_per_cell, is_better, maximizes
-from search.storage import journal_path
+from search.storage.urls import local_file
 from search.tasks import Task
+from search.workers.reaper import process_alive
 
 
 def store_path(storage_cfg) -> Path:
     if storage_cfg.artifacts:
         return Path(storage_cfg.artifacts)
     url = storage_cfg.url
-    local = journal_path(url) or (url[len("sqlite:///"):] if url.startswith("sqlite:///") else None)
-    if local and local != ":memory:":
+    local = local_file(url)
+    if local:
         path = Path(local)
         return path.with_name(path.stem + "-artifacts")
     return Path("cellsearch-artifacts")
@@ -47,14 +49,14 @@ class AtomicFileSystemArtifactStore(FileSystemArtifactStore):
         self.folder = Path(base_path)
         for partial in self.folder.glob(".partial-*"):
             pid = partial.name.split("-")[1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 if partial.is_dir():
                     shutil.rmtree(partial, ignore_errors=True)
                 else:
                     partial.unlink(missing_ok=True)
 
     def write(self, artifact_id: str, content_body) -> None:
-        final = Path(self._get_filepath(artifact_id))
+        final = Path(artifact_file(self, artifact_id))
         partial = final.with_name(f".partial-{os.getpid()}-{final.name}")
         try:
             with open(partial, "wb") as f:
@@ -67,17 +69,7 @@ class AtomicFileSystemArtifactStore(FileSystemArtifactStore):
             raise
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def artifact_store(storage_cfg) -> FileSystemArtifactStore:
+def artifact_store(storage_cfg) -> AtomicFileSystemArtifactStore:
     """The store, checked writable now rather than after the first trial has trained."""
     path = store_path(storage_cfg)
     try:
@@ -100,12 +92,12 @@ def is_best_of_cell(study: optuna.Study, cell: str, value: float) -> bool:
     return best is None or is_better(value, best.value, maximizes(study))
 
 
-def save_model(trial: optuna.Trial, model: torch.nn.Module, config: dict, store: FileSystemArtifactStore) -> str:
+def save_model(trial: optuna.Trial, model: torch.nn.Module, config: dict, store: AtomicFileSystemArtifactStore) -> str:
     """Upload the model's weights and config as an artifact of `trial`; return the artifact id. A disk that
     refuses the file (full, read-only) is a UserError naming the folder."""
     buffer = io.BytesIO()  # in memory first: torch.save on a full disk fails without saying why
     torch.save({"state_dict": model.state_dict(), "config": config}, buffer)
-    base = str(store._base_path)
+    base = str(store.folder)
     try:
         with tempfile.TemporaryDirectory(dir=base, prefix=f".partial-{os.getpid()}-") as folder:
             path = os.path.join(folder, f"trial{trial.number}-{config['model']['cell']}.pt")

@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 from search.errors import UserError
 from search.model import count_parameters
 from search.objective import train_config
+from search.optuna_internals import storage_of
 from search.records import (
     BEST_EPOCH,
     CELL,
@@ -55,7 +56,7 @@ def stored_config(trial: optuna.trial.FrozenTrial) -> DictConfig:
 
 def reevaluate(study: optuna.Study, task: Task, seeds: int, device: torch.device) -> optuna.Study:
     metric = task.metric.name
-    runs = optuna.create_study(study_name=reeval_study_name(study.study_name), storage=study._storage,
+    runs = optuna.create_study(study_name=reeval_study_name(study.study_name), storage=storage_of(study),
                                direction=study.direction, load_if_exists=True)
     runs.set_user_attr(OF_STUDY, study.study_name)
     runs.set_user_attr(METRIC, task.metric.as_dict())

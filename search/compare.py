@@ -20,56 +20,29 @@ from optuna.pruners import BasePruner, HyperbandPruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from search.errors import UserError
+from search.model import GATES
+from search.optuna_internals import CellView, filter_hyperband_brackets
 from search.records import CELL, cell_of
 
 
-class CellView:
-    """A study seen through one cell type: its trials are that cell's trials only. Everything else
-    (direction, storage, name) is the study's own."""
-
-    def __init__(self, study: optuna.Study, cell: str | None):
-        self._study, self._cell = study, cell
-
-    def __getattr__(self, name):
-        return getattr(self._study, name)
-
-    def _mine(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
-        return [t for t in trials if cell_of(t) == self._cell]
-
-    def get_trials(self, deepcopy: bool = True, states=None) -> list[FrozenTrial]:
-        return self._mine(self._study.get_trials(deepcopy=deepcopy, states=states))
-
-    def _get_trials(self, deepcopy: bool = True, states=None, use_cache: bool = False) -> list[FrozenTrial]:
-        return self._mine(self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache))
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return self.get_trials()
-
-
-class _PerCellHyperband(HyperbandPruner):
-    """Hyperband builds a fresh Study from storage for each bracket, which would see both cells again; the
-    cell filter is put back on top of each bracket."""
-
-    cell: str | None = None
-
-    def _create_bracket_study(self, study, bracket_id):
-        return CellView(super()._create_bracket_study(study, bracket_id), self.cell)
+def _view(study: optuna.Study, cell: str | None) -> CellView:
+    """The study as one cell type's sampler or pruner sees it: that cell's trials only."""
+    return CellView(study, lambda trial: cell_of(trial) == cell)
 
 
 class PerCellPruner(BasePruner):
-    """Wraps any Optuna pruner so that it compares a trial with trials of the same cell type only."""
+    """Wraps any Optuna pruner so that it compares a trial with trials of the same cell type only (Hyperband's
+    bracket studies too)."""
 
     def __init__(self, pruner: BasePruner):
-        if type(pruner) is HyperbandPruner:
-            pruner.__class__ = _PerCellHyperband  # same object and settings, bracket studies filtered by cell
-        self.pruner = pruner
+        self.pruner = filter_hyperband_brackets(pruner) if type(pruner) is HyperbandPruner else pruner
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         cell = cell_of(trial)
-        if isinstance(self.pruner, _PerCellHyperband):
-            self.pruner.cell = cell
-        return self.pruner.prune(CellView(study, cell), trial)
+        if isinstance(self.pruner, HyperbandPruner):
+            self.pruner.keep = lambda t: cell_of(t) == cell
+        return self.pruner.prune(_view(study, cell), trial)
 
 
 class PerCellSampler(BaseSampler):
@@ -81,7 +54,7 @@ class PerCellSampler(BaseSampler):
 
     def _pick(self, study: optuna.Study, trial: FrozenTrial) -> tuple[BaseSampler, CellView]:
         cell = cell_of(trial) or self.first
-        return self.samplers.get(cell, self.samplers[self.first]), CellView(study, cell)
+        return self.samplers.get(cell, self.samplers[self.first]), _view(study, cell)
 
     def infer_relative_search_space(self, study, trial) -> dict[str, BaseDistribution]:
         sampler, view = self._pick(study, trial)
@@ -122,8 +95,8 @@ def queue_fewest(study: optuna.Study, cells: list[str]) -> None:
 
 
 def recurrent_weights(cell: str, input_size: int, hidden: int, layers: int) -> int:
-    """Trainable weights of torch.nn.LSTM / torch.nn.GRU (both bias vectors), without building one."""
-    gates = {"lstm": 4, "gru": 3}[cell]
+    """Trainable weights of torch.nn.LSTM / GRU / RNN (both bias vectors), without building one."""
+    gates = GATES[cell]
     total = 0
     for layer in range(layers):
         inputs = input_size if layer == 0 else hidden
@@ -138,3 +111,38 @@ def matched_hidden_size(cell: str, reference_hidden: int, input_size: int, layer
         return reference_hidden
     candidates = range(1, 4 * reference_hidden + 2)
     return min(candidates, key=lambda h: abs(recurrent_weights(cell, input_size, h, layers) - target))
+
+
+def model_weights(cell: str, hidden: int, layers: int, input_size: int, vocab_size: int | None,
+                  n_outputs: int) -> int:
+    """Trainable weights of the whole SequenceModel (search/model.py): embedding, recurrent layers, head."""
+    return (vocab_size or 0) * input_size + recurrent_weights(cell, input_size, hidden, layers) + (hidden + 1) * n_outputs
+
+
+def budget_hidden_size(cell: str, budget: int, layers: int, input_size: int, vocab_size: int | None,
+                       n_outputs: int) -> int:
+    """The largest hidden size at which the whole model has at most `budget` trainable weights (model.param_budget:
+    every cell at the same size, as Bai et al. 2018 compare them); 0 when even one unit is over."""
+    low, high = 0, 1
+    while model_weights(cell, high, layers, input_size, vocab_size, n_outputs) <= budget:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if model_weights(cell, middle, layers, input_size, vocab_size, n_outputs) <= budget:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def check_sizing(cfg) -> None:
+    """model.param_budget sets every trial's hidden size: a space that also searches it, or param_matched (which
+    sizes the GRU to the LSTM instead), would be overruled without a word. One line instead."""
+    if not cfg.model.get("param_budget"):
+        return
+    if "model.hidden_size" in cfg.space:
+        raise UserError(f"model.param_budget={cfg.model.param_budget} sets the hidden size of every trial: remove "
+                        "model.hidden_size from the space (or unset model.param_budget)")
+    if cfg.compare.strategy.value == "param_matched":
+        raise UserError("model.param_budget and compare=param_matched both size the cells: use one (the budget sizes "
+                        "every cell to the same total weights; param_matched a GRU to the LSTM's recurrent weights)")

@@ -20,6 +20,7 @@ from search.errors import UserError
 class Cell(Enum):
     lstm = "lstm"
     gru = "gru"
+    rnn = "rnn"  # the plain (tanh) RNN that the gated cells are compared against (Chung et al. 2014, Bai et al. 2018)
 
 
 class Strategy(Enum):
@@ -47,6 +48,8 @@ class ModelConfig:
     dropout: float = 0.0
     embedding_dim: int = 128  # token inputs only
     forget_bias: float = 1.0  # LSTM only: initial forget-gate bias
+    param_budget: Optional[int] = None  # trainable weights of the whole model: each trial's hidden size is the
+    # largest within it, whatever the cell (every cell at one size, as Bai et al. 2018); None: hidden_size as set
 
 
 @dataclass
@@ -57,6 +60,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     clip_grad_norm: float = 1.0  # 0 disables clipping
     patience: int = 3  # epochs without a better validation score before stopping
+    lr_plateau_factor: float = 0.0  # multiply lr by this when validation stops improving (0.1: divide by 10); 0: constant lr
+    lr_plateau_patience: int = 1  # ... after this many epochs without a better validation score
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     devices: Optional[List[int]] = None  # GPUs that workers=N spread over (worker i: devices[i % len]); None: all visible
     threads: int = 0  # torch CPU threads; 0 keeps PyTorch's default (one per core)
@@ -101,6 +106,27 @@ class TrackingConfig:
     experiment: str = "cellsearch"  # the MLflow experiment that holds the study's parent run
 
 
+class ClusterKind(Enum):
+    local = "local"  # run here (workers=N processes on this machine)
+    slurm = "slurm"  # submit a Slurm job array from a login node (search/cluster.py)
+
+
+@dataclass
+class ClusterConfig:
+    kind: ClusterKind = ClusterKind.local
+    tasks: int = 4  # array tasks, each a worker group of the one study
+    workers_per_task: int = 1  # processes per task (several share a task's GPUs: worker i takes GPU i mod G)
+    cpus_per_task: int = 2  # torch threads per task, split between its workers
+    gpus_per_task: int = 0  # --gres=gpu:N
+    time: Optional[str] = None  # --time, e.g. "04:00:00"; None: the partition's default
+    partition: Optional[str] = None  # --partition; None: the cluster's default
+    mem: Optional[str] = None  # --mem, e.g. "8G"; None: the cluster's default
+    account: Optional[str] = None  # --account
+    sbatch_args: List[str] = field(default_factory=list)  # more #SBATCH options, e.g. ["--qos=short"]
+    logs: str = "slurm-logs"  # the job scripts and each task's output (on a disk every node shares)
+    submit: bool = True  # false: write the scripts and print the sbatch command
+
+
 @dataclass
 class Config:
     dataset: Any = MISSING
@@ -113,6 +139,7 @@ class Config:
     sampler: Any = MISSING  # {_target_: optuna.samplers.X, ...}
     pruner: Any = MISSING  # {_target_: optuna.pruners.X, ...}
     compare: CompareConfig = field(default_factory=CompareConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     seed: int = 0
     workers: int = 1  # processes on this machine sharing the study
     stage: Stage = Stage.search
@@ -132,12 +159,15 @@ _RULES = (
     ("model.num_layers", lambda v: v >= 1, "a whole number >= 1"),
     ("model.dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("model.embedding_dim", lambda v: v >= 1, "a whole number >= 1"),
+    ("model.param_budget", lambda v: v is None or v >= 1, "a whole number of weights >= 1, or null for none"),
     ("train.max_epochs", lambda v: 1 <= v <= 100_000, "a whole number from 1 to 100,000"),
     ("train.batch_size", lambda v: v >= 1, "a whole number >= 1"),
     ("train.lr", lambda v: v > 0, "a number > 0"),
     ("train.weight_decay", lambda v: v >= 0, "a number >= 0"),
     ("train.clip_grad_norm", lambda v: v >= 0, "a number >= 0 (0 disables clipping)"),
     ("train.patience", lambda v: v >= 1, "a whole number >= 1"),
+    ("train.lr_plateau_factor", lambda v: 0 <= v < 1, "in [0, 1) (0: a constant learning rate; 0.1 divides it by 10)"),
+    ("train.lr_plateau_patience", lambda v: v >= 0, "a whole number of epochs >= 0"),
     ("train.threads", lambda v: v >= 0, "a whole number >= 0 (0: PyTorch's default, one per core)"),
     ("search.study_name", lambda v: 0 < len(v) <= 200 and v.isprintable() and v == v.strip(),
      "1 to 200 printable characters, no leading or trailing space"),
@@ -151,6 +181,10 @@ _RULES = (
     ("search.reeval_seeds", lambda v: 0 <= v <= 1000, "a whole number from 0 to 1000 (0: no re-evaluation after "
      "the search)"),
     ("trial", lambda v: v is None or v >= 0, "a trial number >= 0"),
+    ("cluster.tasks", lambda v: 1 <= v <= 100_000, "a whole number from 1 to 100,000 (Slurm array tasks)"),
+    ("cluster.workers_per_task", lambda v: 1 <= v <= 512, "a whole number from 1 to 512"),
+    ("cluster.cpus_per_task", lambda v: v >= 1, "a whole number >= 1"),
+    ("cluster.gpus_per_task", lambda v: v >= 0, "a whole number >= 0"),
     ("storage.url", lambda v: v.strip() != "", "a storage URL, or unset for the default (sqlite:///cellsearch.db)"),
     ("dataset.path", lambda v: v.strip() != "", "a path, or unset for the dataset's default place"),
     ("tracking.kind", lambda v: v in ("none", "mlflow"), "none or mlflow (choose it with tracking=mlflow)"),

@@ -1,5 +1,5 @@
-"""One sequence model for both cell types: torch.nn.LSTM or torch.nn.GRU (cuDNN kernels on a GPU),
-then a linear head read off the last real time step (class logits or a regression value), or off every
+"""One sequence model for every cell type: torch.nn.LSTM, torch.nn.GRU or the plain tanh torch.nn.RNN (cuDNN
+kernels on a GPU), then a linear head read off the last real time step (class logits or a regression value), or off every
 time step for tasks that predict at each step (`Task.every_step`: language models, piano rolls, copying).
 
 The recurrent state can be passed in and handed back (`state=`, `return_state=True`) so that a task read
@@ -13,8 +13,9 @@ from typing import Protocol
 import torch
 from torch import nn
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None  # GRU: h; LSTM: (h, c); None: zeros
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default nonlinearity is tanh
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks a layer of each cell has (input, forget, cell, output; ...)
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None  # GRU, RNN: h; LSTM: (h, c); None: zeros
 
 
 def detach(state: State) -> State:
@@ -94,7 +95,7 @@ def training_bytes(cell: str, hidden: int, layers: int, batch: int, steps: int, 
     """A rough estimate of the memory that training one such model takes, in bytes (float32): the weights
     with their gradients and Adam's two moments, and the activations kept for the backward pass (each
     layer's gates and states at every step). Enough to tell a space whose costliest corner cannot fit."""
-    gates = {"lstm": 4, "gru": 3}[cell]
+    gates = GATES[cell]
     weights = sum(gates * ((input_size if i == 0 else hidden) + hidden + 2) * hidden for i in range(layers))
     weights += (vocab_size or 0) * input_size + (hidden + 1) * n_outputs
     activations = batch * steps * (layers * hidden * (gates + 2) + input_size)

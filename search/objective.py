@@ -6,6 +6,7 @@ computed once, after training, from the best validation epoch's weights, and onl
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +18,7 @@ from optuna.trial import TrialState
 import search
 from search import interrupt
 from search.artifacts import artifact_store, is_best_of_cell, save_model
-from search.compare import matched_hidden_size
+from search.compare import budget_hidden_size, matched_hidden_size
 from search.errors import RepeatedConfig, UserError
 from search.model import SequenceModel, build_model, count_parameters
 from search.records import (
@@ -41,10 +42,10 @@ from search.records import (
     score_attr,
 )
 from search.space import suggest
-from search.storage import mask_all
+from search.storage.urls import mask_all
 from search.tasks import Task
-from search.train import FitResult, NonFiniteLoss, fit
-from search.workers import release_memory, worker_id
+from search.train import FitResult, NonFiniteLoss, fit, release_memory
+from search.workers.reaper import worker_id
 
 
 def resolved(cfg: DictConfig) -> dict:
@@ -79,6 +80,18 @@ def match_size(trial_cfg: DictConfig, task: Task) -> None:
     model.hidden_size = matched_hidden_size(model.cell.value, model.hidden_size, input_size, model.num_layers)
 
 
+def size_to_budget(trial_cfg: DictConfig, task: Task) -> None:
+    """model.param_budget: the largest hidden size at which this trial's model stays within the budget."""
+    model = trial_cfg.model
+    input_size = model.embedding_dim if task.vocab_size else task.n_features
+    size = budget_hidden_size(model.cell.value, model.param_budget, model.num_layers, input_size, task.vocab_size,
+                              task.n_outputs)
+    if size == 0:
+        raise UserError(f"model.param_budget={model.param_budget} is below the smallest {model.cell.value} model of "
+                        f"this task (one hidden unit, {model.num_layers} layer(s)); raise it")
+    model.hidden_size = size
+
+
 _CPU_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "DefaultCPUAllocator")
 
 
@@ -105,6 +118,8 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         refuse_repeat(trial)
         if cfg.compare.strategy.value == "param_matched":
             match_size(trial_cfg, task)
+        if trial_cfg.model.get("param_budget"):
+            size_to_budget(trial_cfg, task)
         seed = cfg.seed + trial.number
         config = resolved(trial_cfg)
 
@@ -171,6 +186,9 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         except KeyboardInterrupt as e:  # search/interrupt.py raises it between two batches; its text is the signal
             name = interrupt.signal_name(e)
             trial.set_user_attr(FAIL_REASON, f"interrupted by {name}" + " (Ctrl-C)" * (name == "SIGINT"))
+            if name == "SIGTERM" and "SLURM_JOB_ID" in os.environ and RETRY_OF not in trial.user_attrs:
+                # Slurm stopping the job (preemption, time limit): the configuration is not lost, it runs again
+                trial.study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
             raise
         except UserError as e:  # the model could not be saved (disk full, read-only): the run stops with it
             trial.set_user_attr(FAIL_REASON, str(e))

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import optuna
+from hydra.core.hydra_config import HydraConfig
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
@@ -17,22 +18,28 @@ from optuna.trial import TrialState
 
 import search
 import search.tracking
-from search.compare import PerCellPruner, PerCellSampler, queue_fewest
+from search import cluster
+from search.compare import PerCellPruner, PerCellSampler, check_sizing, queue_fewest
 from search.config import check_values
 from search.errors import UserError, quiet_optuna_failures
 from search.interrupt import interruptible
 from search.model import training_bytes
+from search.optuna_internals import fixed_params
 from search.objective import make_objective, resolved
 from search.progress import Progress
 from search.records import CONFIG, DATASET_CARD, METRIC, SAMPLER_RUNS, SPACE, VERSION, best_per_cell, maximizes
 from search.reeval import reevaluate, replay
 from search.resume import check_same_experiment
 from search.space import check_space, describe, param_name
-from search.storage import mask, open_storage, resolve_url, setup_lock
+from search.storage.locks import FileGate, setup_lock
+from search.storage.open import open_storage, resolve_url
+from search.storage.urls import mask
 from search.summary import summary, verdict
 from search.tasks import Task
-from search.train import choose_device, mixed_precision
-from search.workers import Gate, finished_and_running, gate_for, reap_orphans, run_trials, run_workers
+from search.devices import choose_device, mixed_precision, worker_device
+from search.workers.admission import budget_left, finished_and_running, gate_for, run_trials
+from search.workers.processes import run_workers
+from search.workers.reaper import reap_orphans
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +168,7 @@ def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
     """Each cell type is tried first (and again after its only trial failed), so both are represented."""
     name = param_name("model.cell")
     alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    tried = {t.params.get(name, t.system_attrs.get("fixed_params", {}).get(name))
+    tried = {t.params.get(name, fixed_params(t).get(name))
              for t in study.get_trials(deepcopy=False, states=alive)}
     for cell in cells(cfg):
         if cell not in tried:
@@ -174,9 +181,17 @@ def run(cfg: DictConfig) -> optuna.Study:
     quiet_optuna_failures()
     check_values(cfg)
     check_space(cfg)
+    check_sizing(cfg)
     make_sampler(cfg, 0, 0)  # a sampler that cannot be built: one line now, before the storage is opened
     pruner = make_pruner(cfg)
+    if cfg.cluster.kind.value == "slurm":  # the login node: check the storage, submit, leave the training to the tasks
+        _resolve_storage_url(cfg)
+        cluster.check_storage(cfg.storage.url)
+        open_storage(cfg.storage)  # reachable from here; its tables exist before the tasks start together
+        cluster.submit(cfg, list(HydraConfig.get().overrides.task))
+        return None
     device = choose_device(cfg.train.device)
+    worker_device(cfg.train.device, 0, cfg.train.devices)  # train.devices that this machine lacks: one line now
     mixed_precision(cfg.train, device)  # train.amp without CUDA: one line now, not a failure in every trial
     _resolve_storage_url(cfg)
     storage = open_storage(cfg.storage, cfg.workers)
@@ -231,6 +246,7 @@ def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) ->
     task.to(device)
     if cfg.stage.value == "reeval":
         reevaluate(study, task, cfg.search.reeval_seeds or 3, device)
+        print(verdict(storage, study.study_name))
     else:
         replay(study, cfg.trial, task, device)
     return study
@@ -240,12 +256,13 @@ def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.devi
     """Run trials, in this process or in `workers` processes, until the study holds search.n_trials."""
     reap_orphans(study, cfg.storage.grace_period)
     budget = cfg.search.n_trials
-    done = finished_and_running(study)[0]
+    done, _ = finished_and_running(study)
+    to_finish, _ = budget_left(study, budget)
     where = f"study '{study.study_name}' in {mask(cfg.storage.url)}"
-    if done >= budget:
+    if to_finish == 0:
         log.info("%s already holds %d finished trials (search.n_trials=%d): nothing to run", where, done, budget)
     elif cfg.workers == 1:
-        log.info("%s: %d of %d finished trials present, running %d on %s", where, done, budget, budget - done,
+        log.info("%s: %d of %d finished trials present, running %d on %s", where, done, budget, to_finish,
                  device)
         if cfg.train.threads > 0:
             torch.set_num_threads(cfg.train.threads)
@@ -253,17 +270,17 @@ def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.devi
     else:
         threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // cfg.workers)
         log.info("%s: %d of %d finished trials present, running %d with %d worker processes of %d torch "
-                 "thread(s) each", where, done, budget, budget - done, cfg.workers, threads)
+                 "thread(s) each", where, done, budget, to_finish, cfg.workers, threads)
         codes = run_workers(cfg.workers, threads, study, functools.partial(work_in_process, cfg, task, run_number))
         failed = [i for i, code in enumerate(codes) if code not in (0, 130) and code > 0]
         if failed:
             raise UserError(f"worker(s) {failed} stopped with an error (exit codes {codes}); see their messages above")
 
 
-def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool, prefix: str = "") -> None:
+def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: FileGate, bar: bool, prefix: str = "") -> None:
     """One worker's share: run trials until the study holds search.n_trials finished ones."""
     budget = cfg.search.n_trials
-    progress = Progress(budget - finished_and_running(study)[0], task.metric,
+    progress = Progress(budget_left(study, budget)[0], task.metric,
                         cfg.train.max_epochs, bar=bar, prefix=prefix)
     try:
         admit = functools.partial(queue_fewest, cells=cells(cfg)) if balanced(cfg) else None
@@ -276,10 +293,11 @@ def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: Gate, bar: bool
         progress.close()
 
 
-def work_in_process(cfg: DictConfig, task: Task, run_number: int, index: int, gate: Gate) -> None:
+def work_in_process(cfg: DictConfig, task: Task, run_number: int, index: int, gate: FileGate) -> None:
     """A worker process: its own storage connection, and a sampler seeded apart from the other workers'."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     quiet_optuna_failures()
     study = optuna.load_study(study_name=cfg.search.study_name, storage=open_storage(cfg.storage, cfg.workers),
                               sampler=make_sampler(cfg, run_number, index), pruner=make_pruner(cfg))
+    cfg.train.device = worker_device(cfg.train.device, index, cfg.train.devices)  # worker i: GPU i mod G
     work(cfg, task, study, gate_for(study, gate.path), bar=False, prefix=f"[worker {index}] ")

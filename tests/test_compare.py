@@ -8,11 +8,12 @@ from optuna.distributions import CategoricalDistribution
 from optuna.pruners import MedianPruner
 from optuna.trial import TrialState, create_trial
 
-from conftest import run_search
+from conftest import offline_env, run_search
 from search.artifacts import artifact_store, load_model
-from search.compare import PerCellPruner, matched_hidden_size, recurrent_weights
+from search.compare import PerCellPruner, budget_hidden_size, matched_hidden_size, model_weights, recurrent_weights
 from search.config import StorageConfig
 from search.datasets.airline import AirlineConfig
+from search.model import SequenceModel, count_parameters
 from search.reeval import replay
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -162,3 +163,33 @@ def test_every_configured_pruner_is_per_cell():
                     for t in inner._create_bracket_study(study, bracket).get_trials(deepcopy=False)]
             gru = {t.number for t in study.get_trials(deepcopy=False) if t.params["cell"] == "gru"}
             assert {t.number for t in seen} == gru, "the brackets together show the trial's cell, and only it"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("shape", [(88, None, 88, 1), (32, 5000, 2, 2)])  # piano roll; embedded tokens, 2 layers
+def test_param_budget_gives_the_largest_model_within_it(cell, shape):
+    input_size, vocab, outputs, layers = shape
+    size = budget_hidden_size(cell, 1_000_000, layers, input_size, vocab, outputs)
+    assert model_weights(cell, size, layers, input_size, vocab, outputs) <= 1_000_000
+    assert model_weights(cell, size + 1, layers, input_size, vocab, outputs) > 1_000_000
+    model = SequenceModel(cell, size, layers, 0.0, outputs, vocab_size=vocab,
+                          embedding_dim=input_size if vocab else None, n_features=None if vocab else input_size)
+    assert count_parameters(model) == model_weights(cell, size, layers, input_size, vocab, outputs)
+
+
+def test_param_budget_sizes_every_trial_and_refuses_a_searched_size(tmp_path):
+    (tmp_path / "conf" / "space").mkdir(parents=True)
+    (tmp_path / "conf" / "space" / "unsized.yaml").write_text(
+        "model.cell: {type: categorical, choices: [lstm, gru, rnn]}\n"
+        "train.lr: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}\n")
+    run = run_search(tmp_path, "study=airline", "search.n_trials=3", "train.max_epochs=1", "search.reeval_seeds=0",
+                     "model.param_budget=3000", "space=unsized", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+                     env=offline_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    study = load(tmp_path / "cellsearch.db", "airline")
+    assert {t.params["cell"] for t in study.trials} == {"lstm", "gru", "rnn"}
+    for trial in study.trials:
+        assert 2800 < trial.user_attrs["n_params"] <= 3000, trial.user_attrs["n_params"]
+    refused = run_search(tmp_path, "study=airline", "model.param_budget=3000", "search.study_name=other")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: model.param_budget=3000 sets the hidden size")

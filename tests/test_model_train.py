@@ -18,11 +18,14 @@ def train_cfg(**kw):
     return OmegaConf.structured(TrainConfig(**kw))
 
 
-@pytest.mark.parametrize("cell,gates", [("lstm", 4), ("gru", 3)])
-def test_recurrent_parameter_count(cell, gates):
+@pytest.mark.parametrize("cell,gates,kind", [("lstm", 4, torch.nn.LSTM), ("gru", 3, torch.nn.GRU),
+                                            ("rnn", 1, torch.nn.RNN)])
+def test_recurrent_parameter_count(cell, gates, kind):
     model = SequenceModel(cell, hidden_size=20, num_layers=1, dropout=0.0, n_outputs=1, n_features=3)
     assert count_parameters(model.rnn) == gates * (3 * 20 + 20 * 20 + 2 * 20)
-    assert isinstance(model.rnn, torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)
+    assert type(model.rnn) is kind
+    if cell == "rnn":
+        assert model.rnn.nonlinearity == "tanh"
 
 
 def test_lstm_forget_gate_bias_is_initialised():

@@ -1,0 +1,222 @@
+"""tracking=mlflow against a real MLflow tracking server (SQLite backend, loopback, started here), read back
+through MLflow's client: a run per trial and per re-evaluation run, metrics and tags as the Optuna storage
+holds them, a resumed study continuing its parent, an unreachable tracker refused before any trial, a tracker
+cut off mid-study losing no trial (the next run logs what it missed), and the report's files on the parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from conftest import _service_or_skip, run_search
+from search.records import reeval_study_name
+from search.tracking import study_id
+
+ARGS = ("study=airline", "search.n_trials=4", "train.max_epochs=2", "tracking=mlflow")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def mlflow_uri(tmp_path_factory):
+    _service_or_skip("MLflow (pip install '.[mlflow]')", lambda: __import__("mlflow"))
+    root, port = tmp_path_factory.mktemp("mlflow"), _free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job runner: one process, fast start
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                               f"sqlite:///{root}/mlflow.db", "--artifacts-destination", str(root / "artifacts"),
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"), start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while True:
+        try:
+            urllib.request.urlopen(uri + "/health", timeout=2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                os.killpg(server.pid, signal.SIGKILL)
+                pytest.fail(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield uri
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def _runs(uri: str, experiment: str) -> tuple[list, list]:
+    """(parent runs, child runs) of the experiment, read through MLflow's client."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000) if exp else []
+    return ([r for r in runs if r.data.tags.get("cellsearch.kind") == "study"],
+            [r for r in runs if "mlflow.parentRunId" in r.data.tags])
+
+
+def _finished(url: str, name: str) -> list:
+    try:
+        return optuna.load_study(study_name=name, storage=url).get_trials(states=FINISHED)
+    except KeyError:
+        return []
+
+
+def _check_children(uri: str, experiment: str, url: str, name: str) -> tuple[str, list]:
+    """Each finished trial and re-evaluation run is one child of the study's one parent, as stored."""
+    from mlflow import MlflowClient
+
+    parents, children = _runs(uri, experiment)
+    assert len(parents) == 1, parents
+    parent = parents[0].info.run_id
+    assert optuna.load_study(study_name=name, storage=url).user_attrs["mlflow_parent_run"]["run_id"] == parent
+    expected = {(name, t.number): t for t in _finished(url, name)}
+    expected.update({(reeval_study_name(name), t.number): t for t in _finished(url, reeval_study_name(name))})
+    got = {(r.data.tags["cellsearch.study"], int(r.data.tags["cellsearch.trial_number"])): r for r in children}
+    assert len(children) == len(got) == len(expected) and got.keys() == expected.keys()
+    metric = "rmse"
+    for key, trial in expected.items():
+        run = got[key]
+        tags, metrics = run.data.tags, run.data.metrics
+        assert tags["mlflow.parentRunId"] == parent and tags["cellsearch.study_id"] == study_id(key[0])
+        assert tags["cellsearch.state"] == {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}[
+            trial.state.name]
+        assert tags["cellsearch.cell"] == trial.user_attrs["cell"]
+        assert tags.get("cellsearch.fail_reason") == trial.user_attrs.get("fail_reason")
+        assert run.data.params == {k: str(v) for k, v in trial.params.items()}
+        for attr in ("val_rmse", "test_rmse", "n_params", "sec_per_epoch", "epochs", "best_epoch"):
+            assert metrics[attr] == pytest.approx(trial.user_attrs[attr]), attr
+        if key[0] == name:
+            assert metrics["n_params_recurrent"] == trial.user_attrs["n_params_recurrent"]
+            history = MlflowClient(uri).get_metric_history(run.info.run_id, f"epoch_val_{metric}")
+            assert {m.step: m.value for m in history} == pytest.approx(trial.intermediate_values)
+    return parent, children
+
+
+def test_trials_and_reeval_runs_are_children_of_one_parent_and_the_report_its_artifacts(tmp_path, mlflow_uri):
+    from mlflow import MlflowClient
+
+    url, exp = f"sqlite:///{tmp_path}/s.db", "logged"
+    args = (*ARGS, "search.reeval_seeds=1", f"storage.url={url}", f"tracking.uri={mlflow_uri}",
+            f"tracking.experiment={exp}")
+    first = run_search(tmp_path, *args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "View run" not in first.stdout + first.stderr  # MLflow's per-run chatter is kept out
+    parent, children = _check_children(mlflow_uri, exp, url, "airline")
+    assert sum(r.data.tags["cellsearch.kind"] == "reeval" for r in children) == 2  # 1 seed x 2 cells
+    assert MlflowClient(mlflow_uri).get_run(parent).info.status == "FINISHED"
+
+    report = subprocess.run([sys.executable, "-m", "reports", f"storage.url={url}", "out=r/index.html",
+                             "dashboard=false", "tracking=mlflow", f"tracking.uri={mlflow_uri}",
+                             f"tracking.experiment={exp}"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-3000:]
+    client = MlflowClient(mlflow_uri)
+    files = {a.path for a in client.list_artifacts(parent, "report")}
+    assert files == {"report/verdict.md", "report/index.html", "report/index.csv"}
+    verdict = open(client.download_artifacts(parent, "report/verdict.md", str(tmp_path))).read()
+    assert "cellsearch verdict:" in verdict
+
+
+def test_unreachable_tracker_stops_before_any_trial_in_one_line(tmp_path):
+    url, port = f"sqlite:///{tmp_path}/s.db", _free_port()  # nothing listens there
+    result = run_search(tmp_path, *ARGS, f"storage.url={url}", f"tracking.uri=http://me:s3cret@127.0.0.1:{port}")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"error: tracking.uri=http://me:***@127.0.0.1:{port} cannot be reached"), lines
+    assert "connection refused" in lines[-1] and "s3cret" not in result.stdout + result.stderr
+    assert not _finished(url, "airline") and not optuna.get_all_study_names(url)
+    report = subprocess.run([sys.executable, "-m", "reports", f"storage.url={url}", "tracking=mlflow",
+                             f"tracking.uri=http://me:s3cret@127.0.0.1:{port}"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert report.returncode == 2 and report.stderr.strip().startswith("error: tracking.uri=http://me:***@"), report
+    assert len(report.stderr.strip().splitlines()) == 1 and "s3cret" not in report.stdout + report.stderr
+
+
+class _Proxy:
+    """A TCP relay to the MLflow server that can be cut (open connections closed, new ones refused) and
+    restored: the tracker going away in the middle of a study, and coming back."""
+
+    def __init__(self, target: int):
+        self.target, self.port, self.conns, self.listener = target, _free_port(), [], None
+        self.restore()
+
+    def restore(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress (close alone would not)
+        self.listener.close()
+        for s in self.conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.conns = []
+
+
+def test_a_tracker_that_fails_mid_study_loses_no_trial_and_the_resumed_run_logs_the_missing_runs(tmp_path,
+                                                                                                  mlflow_uri):
+    proxy = _Proxy(int(mlflow_uri.rsplit(":", 1)[1]))
+    url, exp = f"sqlite:///{tmp_path}/s.db", "cut"
+    args = (*(a.replace("n_trials=4", "n_trials=3") for a in ARGS), "search.reeval_seeds=0", f"storage.url={url}",
+            f"tracking.uri=http://127.0.0.1:{proxy.port}", f"tracking.experiment={exp}")
+    run = subprocess.Popen([sys.executable, "-m", "search", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not _finished(url, "airline") and time.time() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    proxy.cut()  # after the first trial: the rest cannot be logged
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err[-3000:]
+    trials = _finished(url, "airline")
+    assert len(trials) == 3 and all(t.state == TrialState.COMPLETE for t in trials)  # no trial lost or failed
+    assert err.count("warning: MLflow at tracking.uri=") == 1 and "the runs it missed are logged" in err
+    assert len(_runs(mlflow_uri, exp)[1]) < 3
+    parent = _runs(mlflow_uri, exp)[0][0].info.run_id
+
+    proxy.restore()
+    again = run_search(tmp_path, *(a.replace("n_trials=3", "n_trials=4") for a in args))  # resumed: one more trial
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _check_children(mlflow_uri, exp, url, "airline")[0] == parent  # the same parent, now with all 4

@@ -84,7 +84,7 @@ def study_section(index: int, data, verdict, r: dict, figures: list[str], resamp
     changes = (" Settings that differ between runs (a trial's cost, not what its score means): "
                + "; ".join(esc(line) for line in differ) + ".") if differ else ""
     counts = ", ".join(f"{c}: {r[f'{c}_complete']} completed, {r[f'{c}_pruned']} pruned, {r[f'{c}_failed']} failed"
-                       for c in ("lstm", "gru"))
+                       for c in data.by_cell if f"{c}_complete" in r)
     return (
         f"<section id='study-{index}'><h2>{esc(data.label)}</h2>"
         f"<p><span class='verdict {winner_class}'>Verdict: {esc(verdict.label)}</span>. "

@@ -8,7 +8,6 @@ import pandas as pd
 
 from reports.collect import StudyData
 from reports.verdict import Verdict
-from search.records import CELLS
 
 
 def row(data: StudyData, verdict: Verdict) -> dict:
@@ -30,7 +29,12 @@ def row(data: StudyData, verdict: Verdict) -> dict:
         "baseline": baseline.get("name"),
         "baseline_test": baseline.get("test"),
     }
-    for cell in CELLS:
+    for gated in verdict.gating:  # with a plain RNN searched: is gating needed?
+        out.update({f"{gated.pair[0]}_vs_rnn": gated.label, f"{gated.pair[0]}_advantage_over_rnn": gated.effect,
+                    f"{gated.pair[0]}_vs_rnn_ci_low": gated.low, f"{gated.pair[0]}_vs_rnn_ci_high": gated.high})
+    out["still_improving"] = ", ".join(verdict.still_improving) or None
+    out["suggested_n_trials"] = verdict.suggested_trials
+    for cell in data.by_cell:  # lstm and gru always, then any other cell searched (rnn)
         best, mine = data.by_cell[cell].best, data.by_cell[cell].trials
         out.update({
             f"{cell}_compared_score": verdict.scores.get(cell, np.nan),
@@ -44,7 +48,7 @@ def row(data: StudyData, verdict: Verdict) -> dict:
             f"{cell}_complete": data.by_cell[cell].count("COMPLETE"),
             f"{cell}_pruned": data.by_cell[cell].count("PRUNED"),
             f"{cell}_failed": data.by_cell[cell].count("FAIL"),
-            f"{cell}_reeval_seeds": verdict.seeds.get(cell, 0),
+            f"{cell}_reeval_seeds": len(data.by_cell[cell].reeval_tests),
         })
     finished = t.complete.dropna()
     out["study_wall_minutes"] = ((finished.max() - t.start.min()).total_seconds() / 60) if len(finished) else np.nan

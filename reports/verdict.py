@@ -15,6 +15,10 @@ whole interval lies above +ROPE, the LSTM wins; below -ROPE, the GRU; inside [-R
 equivalent"; otherwise "no clear winner". ROPE, the region of practical equivalence, is `rope_points` for
 metrics in percent (e.g. 0.5 points of accuracy) and `rope_relative` times the cells' mean score for
 every other metric (e.g. 1 % of the error).
+With the plain RNN searched too (model.cell: [lstm, gru, rnn]), the LSTM-GRU verdict stays the headline and each
+gated cell is also compared with the RNN by the same rule ("is gating needed here?").
+Budget: a cell whose best trial came in the last fifth of its finished search trials may still be improving; the
+verdict says so with the budget it suggests, and a "no clear winner" becomes "budget too small".
 """
 
 from __future__ import annotations
@@ -26,34 +30,40 @@ from scipy import stats
 
 from reports.collect import StudyData
 from reports.config import ReportConfig
-from search.records import CELLS
 
 NOT_ENOUGH = "not enough evidence"
 EQUIVALENT = "practically equivalent"
 UNDECIDED = "no clear winner"
+BUDGET = "budget too small"
+GATED = ("lstm", "gru")
+PLAIN = "rnn"
 
 
 @dataclass
 class Verdict:
-    label: str  # LSTM | GRU | practically equivalent | no clear winner | not enough evidence
-    winner: str | None  # lstm | gru | None
+    label: str  # LSTM | GRU | practically equivalent | no clear winner | budget too small | not enough evidence
+    winner: str | None  # lstm | gru | None (rnn in a comparison with the RNN)
     source: str  # "re-evaluation" | "search" | "none"
     source_detail: str  # what exactly the effect was computed from
-    effect: float  # LSTM's advantage, metric units, positive = LSTM better
+    effect: float  # the first cell's advantage (the LSTM's), metric units, positive = it is better
     low: float  # the interval of the effect
     high: float
     p_other_better: float  # share of resamples where the cell not favoured by `effect` is better
     rope: float
-    scores: dict = field(default_factory=dict)  # cell -> the score the effect compares (mean over seeds, or best trial's test)
+    scores: dict = field(default_factory=dict)  # cell -> the score compared (mean over seeds, or best trial's test)
     counts: dict = field(default_factory=dict)  # cell -> completed search trials
     seeds: dict = field(default_factory=dict)  # cell -> re-evaluation runs
     tied: float = float("nan")  # share of resamples in which the two cells score exactly the same
     confidence: float = ReportConfig.confidence  # of the interval: the setting it was computed with
+    pair: tuple[str, str] = GATED  # the cells compared: the effect is pair[0]'s advantage over pair[1]
+    gating: list = field(default_factory=list)  # with an RNN searched: each gated cell's Verdict against it
+    still_improving: dict = field(default_factory=dict)  # cell -> (its best trial's rank, its finished trials)
+    suggested_trials: int | None = None  # search.n_trials that may settle it, when a cell is still improving
 
     @property
     def relative(self) -> tuple[float, float, float]:
         """Effect and interval in % of the GRU's score, for plotting datasets on one axis."""
-        base = abs(self.scores.get("gru", np.nan)) or np.nan
+        base = abs(self.scores.get(self.pair[1], np.nan)) or np.nan
         return tuple(100.0 * v / base for v in (self.effect, self.low, self.high))
 
 
@@ -71,34 +81,36 @@ def _bootstrap(samples: tuple, statistic, cfg) -> tuple[float, float, np.ndarray
     return float(interval.low), float(interval.high), result.bootstrap_distribution
 
 
-def decide(data: StudyData, cfg) -> Verdict:
+def _compare(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
+    """The verdict on one pair of cells: the effect is the first one's advantage over the second."""
+    a, b = pair
     sign = 1.0 if data.maximize else -1.0
     cells = data.by_cell
-    counts = {c: len(cells[c].scored) for c in CELLS}
-    seeds = {c: len(cells[c].reeval_tests) for c in CELLS}
+    counts = {c: len(cells[c].scored) for c in pair}
+    seeds = {c: len(cells[c].reeval_tests) for c in pair}
     nan = float("nan")
-    if not all(c in data.cells() for c in CELLS):
+    if not all(c in data.cells() for c in pair):
         searched = ", ".join(data.cells()) or "none"
-        return Verdict(NOT_ENOUGH, None, "none", f"cells searched: {searched}; both lstm and gru are needed",
-                       nan, nan, nan, nan, nan, {}, counts, seeds, confidence=cfg.confidence)
+        return Verdict(NOT_ENOUGH, None, "none", f"cells searched: {searched}; both {a} and {b} are needed",
+                       nan, nan, nan, nan, nan, {}, counts, seeds, confidence=cfg.confidence, pair=pair)
 
-    if all(seeds[c] >= cfg.min_seeds for c in CELLS):
-        runs = {c: cells[c].reeval_tests for c in CELLS}
-        scores = {c: float(runs[c].mean()) for c in CELLS}
-        effect = sign * (scores["lstm"] - scores["gru"])
-        low, high, dist = _bootstrap((runs["lstm"], runs["gru"]),
+    if all(seeds[c] >= cfg.min_seeds for c in pair):
+        runs = {c: cells[c].reeval_tests for c in pair}
+        scores = {c: float(runs[c].mean()) for c in pair}
+        effect = sign * (scores[a] - scores[b])
+        low, high, dist = _bootstrap((runs[a], runs[b]),
                                      lambda a, b, axis: sign * (a.mean(axis) - b.mean(axis)), cfg)
         source = "re-evaluation"
-        detail = (f"mean test {data.metric['name']} over re-evaluation seeds (lstm {seeds['lstm']}, gru "
-                  f"{seeds['gru']}), each retraining the cell's best configuration")
+        detail = (f"mean test {data.metric['name']} over re-evaluation seeds ({a} {seeds[a]}, {b} "
+                  f"{seeds[b]}), each retraining the cell's best configuration")
     else:
         if min(counts.values()) == 0:
             return Verdict(NOT_ENOUGH, None, "none", "a cell has no completed trial with a test score",
-                           nan, nan, nan, nan, nan, {}, counts, seeds, confidence=cfg.confidence)
-        scores = {c: float(cells[c].best.test) for c in CELLS}
-        effect = sign * (scores["lstm"] - scores["gru"])
-        vals = {c: cells[c].scored.value.to_numpy(float) for c in CELLS}
-        tests = {c: cells[c].scored.test.to_numpy(float) for c in CELLS}
+                           nan, nan, nan, nan, nan, {}, counts, seeds, confidence=cfg.confidence, pair=pair)
+        scores = {c: float(cells[c].best.test) for c in pair}
+        effect = sign * (scores[a] - scores[b])
+        vals = {c: cells[c].scored.value.to_numpy(float) for c in pair}
+        tests = {c: cells[c].scored.test.to_numpy(float) for c in pair}
         pick = np.argmax if data.maximize else np.argmin
 
         def best_test(c, rows, axis):  # each resample's best trial, by the same rule as records.best_per_cell
@@ -108,34 +120,64 @@ def decide(data: StudyData, cfg) -> Verdict:
 
         if min(counts.values()) >= 2:
             low, high, dist = _bootstrap(
-                (np.arange(counts["lstm"], dtype=float), np.arange(counts["gru"], dtype=float)),
-                lambda a, b, axis: sign * (best_test("lstm", a, axis) - best_test("gru", b, axis)), cfg)
+                (np.arange(counts[a], dtype=float), np.arange(counts[b], dtype=float)),
+                lambda x, y, axis: sign * (best_test(a, x, axis) - best_test(b, y, axis)), cfg)
         else:
             low, high, dist = nan, nan, np.array([effect])
         source = "search"
-        detail = (f"test {data.metric['name']} of each cell's best trial by validation (lstm {counts['lstm']}, "
-                  f"gru {counts['gru']} completed trials, resampled); one seed each: re-evaluate for more")
+        detail = (f"test {data.metric['name']} of each cell's best trial by validation ({a} {counts[a]}, "
+                  f"{b} {counts[b]} completed trials, resampled); one seed each: re-evaluate for more")
 
     rope = rope_width(data, scores, cfg.rope_points, cfg.rope_relative)
     favoured_lstm = effect >= 0
     p_other = float(np.mean(dist < 0) if favoured_lstm else np.mean(dist > 0))
     tied = float(np.mean(dist == 0))
-    searched = {c: cells[c].count("COMPLETE", "PRUNED") for c in CELLS}
-    few = [c for c in CELLS if searched[c] < cfg.min_trials]
+    searched = {c: cells[c].count("COMPLETE", "PRUNED") for c in pair}
+    few = [c for c in pair if searched[c] < cfg.min_trials]
     if few or not np.isfinite(low):
         label, winner = NOT_ENOUGH, None
         detail += "; " + ", ".join(f"{c} has {searched[c]} finished search trials, fewer than min_trials="
                                    f"{cfg.min_trials}" for c in few) if few else "; no interval from one trial"
     elif low > rope:
-        label, winner = "LSTM", "lstm"
+        label, winner = a.upper(), a
     elif high < -rope:
-        label, winner = "GRU", "gru"
+        label, winner = b.upper(), b
     elif -rope <= low and high <= rope:
         label, winner = EQUIVALENT, None
     else:
         label, winner = UNDECIDED, None
     return Verdict(label, winner, source, detail, effect, low, high, p_other, rope, scores, counts, seeds, tied,
-                   cfg.confidence)
+                   cfg.confidence, pair)
+
+
+def _still_improving(data: StudyData, cells: list[str]) -> dict[str, tuple[int, int]]:
+    """Cells whose best trial came in the last fifth of their finished search trials (5 or more): cell -> (the
+    best's rank among them, counted from 1, and how many there are)."""
+    out = {}
+    for cell in cells:
+        mine = data.by_cell[cell]
+        finished = sorted(mine.trials.loc[mine.trials.state.isin(["COMPLETE", "PRUNED"]), "number"])
+        if mine.best is None or len(finished) < 5 or mine.best.number not in finished:
+            continue
+        rank = finished.index(mine.best.number) + 1
+        if rank > 0.8 * len(finished):
+            out[cell] = (rank, len(finished))
+    return out
+
+
+def decide(data: StudyData, cfg) -> Verdict:
+    """LSTM against GRU, the headline; with a plain RNN searched, each gated cell against it too (`gating`); and
+    whether a cell's search still improves at the end (`still_improving`, with the budget it suggests)."""
+    verdict = _compare(data, cfg, GATED)
+    if PLAIN in data.cells():
+        verdict.gating = [_compare(data, cfg, (cell, PLAIN)) for cell in GATED if cell in data.cells()]
+    verdict.still_improving = _still_improving(data, data.cells())
+    if verdict.still_improving:
+        finished = sum(data.by_cell[c].count("COMPLETE", "PRUNED") for c in data.cells())
+        verdict.suggested_trials = 2 * finished
+        if verdict.label == UNDECIDED:
+            verdict.label = BUDGET
+    return verdict
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -167,11 +209,26 @@ def evidence(verdict: Verdict, metric: dict, resamples: int) -> str:
     unit = "points" if metric.get("unit") == "%" else metric.get("unit")
     if not np.isfinite(verdict.effect):
         return f"{verdict.source_detail[:1].upper()}{verdict.source_detail[1:]}."
+    a, b = (c.upper() for c in verdict.pair)
     scores = ", ".join(f"{c.upper()} {fmt(s)}" for c, s in verdict.scores.items())
-    return (f"LSTM's advantage over the GRU: {fmt(verdict.effect)} {unit} of test "
+    text = (f"{a}'s advantage over the {b}: {fmt(verdict.effect)} {unit} of test "
             f"{metric.get('name')}, {round(100 * verdict.confidence)} % interval [{fmt(verdict.low)}, "
             f"{fmt(verdict.high)}], ROPE ±{fmt(verdict.rope, 3)}; {odds_text(verdict, resamples)}. Scores compared: "
             f"{scores}. From: {verdict.source_detail}.")
+    for gated in verdict.gating:
+        text += f" Is gating needed? {gated.pair[0].upper()} against the plain RNN: {gated.label}. " + evidence(
+            gated, metric, resamples)
+    return text + budget_text(verdict)
+
+
+def budget_text(verdict: Verdict) -> str:
+    """What the trial order says about the budget, or nothing when no cell is still improving."""
+    if not verdict.still_improving:
+        return ""
+    late = "; ".join(f"{cell}'s best came at its finished trial {rank} of {n}"
+                     for cell, (rank, n) in verdict.still_improving.items())
+    return (f" Budget: the search may still be improving ({late}, in the last fifth): more trials may change the "
+            f"answer; about search.n_trials={verdict.suggested_trials} (twice the finished trials) would tell.")
 
 
 def rule_text(cfg) -> str:
@@ -186,5 +243,7 @@ def rule_text(cfg) -> str:
             f"score. Verdict: fewer than {cfg.min_trials} finished (completed or pruned) search trials for a cell → "
             f"{NOT_ENOUGH}; the "
             f"whole interval above +ROPE → LSTM; below −ROPE → GRU; inside ±ROPE → {EQUIVALENT}; otherwise → "
-            f"{UNDECIDED}. P(other better) is the share of bootstrap resamples in which the cell that the "
-            f"estimate does not favour comes out ahead.")
+            f"{UNDECIDED}, or {BUDGET} when a cell's best search trial came in the last fifth of its finished trials "
+            f"(its search may still be improving). P(other better) is the share of bootstrap resamples in which the "
+            f"cell that the estimate does not favour comes out ahead. With a plain RNN searched, each gated cell is "
+            f"compared with it by the same rule.")

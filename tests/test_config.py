@@ -58,7 +58,7 @@ def test_dataset_node_is_its_schema():
     assert make().model.cell == Cell.lstm
 
 
-@pytest.mark.parametrize("override", ["model.cell=rnn", "train.max_epochs=many", "model.hiden_size=3",
+@pytest.mark.parametrize("override", ["model.cell=transformer", "train.max_epochs=many", "model.hiden_size=3",
                                       "dataset.no_such_key=1", "study=nosuch"])
 def test_bad_overrides_fail_at_composition(override):
     with pytest.raises(ConfigCompositionException):
@@ -84,7 +84,7 @@ TORCH_AT_EXIT = ("import atexit, runpy, sys; atexit.register(lambda: print('torc
                  "file=sys.stderr)); sys.argv[0] = 'search'; runpy.run_module('search', run_name='__main__')")
 
 
-@pytest.mark.parametrize("args,code", [(["--help"], 0), (["train.max_epochs=-1"], 2), (["model.cell=rnn"], 2),
+@pytest.mark.parametrize("args,code", [(["--help"], 0), (["train.max_epochs=-1"], 2), (["model.cell=transformer"], 2),
                                        (["study=airline", "dataset.seq_len=0"], 2)])
 def test_help_and_config_errors_do_not_import_torch(tmp_path, args, code):
     run = subprocess.run([sys.executable, "-c", TORCH_AT_EXIT, *args], cwd=tmp_path, capture_output=True, text=True,

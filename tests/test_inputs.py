@@ -197,7 +197,7 @@ def _cases(tmp_path: Path) -> list[tuple[str, str]]:
         ("storage.url=redis://127.0.0.1:1/0", "cannot be opened"),
         ("dataset.path=", "dataset.path"), ("dataset.path=/no/such/file.csv", "no such file"),
         (f"dataset.path={folder}", "is a folder, not a file"), (f"dataset.path={hostile}", "dataset.path"),
-        ("model.cell=rnn", "model.cell"), ("compare=unfair", "compare"), ("study=nosuch", "nosuch"),
+        ("model.cell=transformer", "model.cell"), ("compare=unfair", "compare"), ("study=nosuch", "nosuch"),
         ("+train.lrr=0.5", "train.lrr is not a cellsearch setting"), ("train.lrr=0.5", "lrr"),
         ("stage=deploy", "stage"), ("stage=replay", "trial=N"), ("stage=replay\ttrial=-1", "trial"),
     ]

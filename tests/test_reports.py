@@ -27,6 +27,7 @@ from conftest import run_search
 from reports.collect import StudyData, trial_table
 from reports.config import ReportConfig, parse
 from reports.expected_max import expected_max
+from reports.table import summary_table
 from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide, evidence
 from synthetic import make_study
 
@@ -55,14 +56,14 @@ def test_expected_max_equals_the_mean_best_over_all_subsets(maximize):
     assert list(k) == list(range(1, 9))
 
 
-def _data(lstm, gru, maximize=True, unit="%", reeval=None) -> StudyData:
+def _data(lstm, gru, maximize=True, unit="%", reeval=None, rnn=()) -> StudyData:
     """A study's tables, read as a report reads them, from lists of (validation, test) scores per cell."""
     metric = {"name": "accuracy" if maximize else "rmse", "direction": "maximize" if maximize else "minimize",
               "unit": unit}
-    cell = optuna.distributions.CategoricalDistribution(["lstm", "gru"])
+    cell = optuna.distributions.CategoricalDistribution(["lstm", "gru", "rnn"])
     trials = [optuna.trial.create_trial(params={"cell": c}, distributions={"cell": cell}, value=v,
                                         user_attrs={f"test_{metric['name']}": t})
-              for c, (v, t) in [("lstm", s) for s in lstm] + [("gru", s) for s in gru]]
+              for c, (v, t) in [("lstm", s) for s in lstm] + [("gru", s) for s in gru] + [("rnn", s) for s in rnn]]
     for number, trial in enumerate(trials):
         trial.number = number
     return StudyData("s", metric, {"name": "d"}, {}, trial_table(trials, metric["name"], maximize), {}, reeval)
@@ -110,7 +111,7 @@ def test_cells_that_score_the_same_in_every_resample_are_said_to_tie():
 
 
 def test_equivalent_undecided_and_not_enough_evidence():
-    trials = [(70 + i, 70 + i) for i in range(6)]
+    trials = [(75 - i, 75 - i) for i in range(6)]  # each cell's best first: not still improving
     same = [80.0, 80.1, 79.9, 80.05, 79.95, 80.0]
     assert decide(_data(trials, trials, reeval=_reeval(same, same[::-1])), ReportConfig()).label == EQUIVALENT
     spread_l, spread_g = [75.0, 85.0, 78.0, 83.0], [76.0, 84.0, 79.0, 80.0]
@@ -119,6 +120,37 @@ def test_equivalent_undecided_and_not_enough_evidence():
     assert few.label == NOT_ENOUGH and "lstm has 3 finished search trials" in few.source_detail
     only_lstm = decide(_data(trials, []), ReportConfig())
     assert only_lstm.label == NOT_ENOUGH and only_lstm.winner is None
+
+
+def test_with_a_plain_rnn_each_gated_cell_is_compared_with_it():
+    lstm = [(80.0 + d, 80.0 + d) for d in (1.0, -0.5, 0.3, -1.0, 0.2, -0.2)]
+    gru = [(79.5 + d, 79.5 + d) for d in (0.8, -0.4, 0.1, -0.9, 0.3, -0.6)]
+    rnn = [(60.0 + d, 60.0 + d) for d in (1.5, -2.0, 0.5, -1.0, 0.7, -0.3)]
+    v = decide(_data(lstm, gru, rnn=rnn), ReportConfig())
+    assert v.pair == ("lstm", "gru") and set(v.scores) == {"lstm", "gru"}
+    assert [(g.pair, g.label, g.winner) for g in v.gating] == [(("lstm", "rnn"), "LSTM", "lstm"),
+                                                                (("gru", "rnn"), "GRU", "gru")]
+    assert v.gating[0].effect == pytest.approx(81.0 - 61.5)
+    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
+    assert text.startswith("LSTM's advantage over the GRU")
+    assert "Is gating needed? LSTM against the plain RNN: LSTM. LSTM's advantage over the RNN: 19.5 points" in text
+    assert "Is gating needed? GRU against the plain RNN: GRU." in text
+    row = summary_table([(_data(lstm, gru, rnn=rnn), v)]).iloc[0]
+    assert row.lstm_vs_rnn == "LSTM" and row.gru_vs_rnn == "GRU" and row.rnn_best_test == 61.5
+    assert not decide(_data(lstm, gru), ReportConfig()).gating, "no RNN searched: no gating verdicts"
+
+
+def test_a_search_still_improving_says_so_and_suggests_a_budget():
+    lstm = [(80.0 + d, 80.0 + d) for d in (1.0, -0.5, 0.3, -1.0, 0.2, -0.2, 0.1, -0.3, 0.0, -0.1)]
+    gru = [(79.0 + d, 79.0 + d) for d in (0.1, -0.5, 0.3, -1.0, 0.2, -0.2, 0.1, -0.3, 0.0, 2.5)]  # best: the last
+    v = decide(_data(lstm, gru), ReportConfig())
+    assert v.still_improving == {"gru": (10, 10)} and v.suggested_trials == 40
+    assert v.label == "budget too small"
+    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
+    assert "gru's best came at its finished trial 10 of 10" in text and "search.n_trials=40" in text
+    early = decide(_data(lstm, gru[::-1]), ReportConfig())
+    assert early.still_improving == {} and early.suggested_trials is None and "Budget" not in evidence(
+        early, {"name": "accuracy", "unit": "%"}, 2000)
 
 
 def test_search_verdict_uses_each_cells_best_trial_by_validation():

@@ -52,7 +52,7 @@ def space_with(cfg, path, **spec):
     ("model.dropout", {"type": "float", "low": 0.0, "high": 1.5}, "model.dropout=1.5 is invalid"),
     ("train.lr", {"type": "float", "low": 0.0, "high": 0.1, "log": True}, "needs low > 0"),
     ("model.hiden_size", {"type": "int", "low": 8, "high": 32}, "no such key"),
-    ("model.cell", {"type": "categorical", "choices": ["lstm", "rnn"]}, "does not fit"),
+    ("model.cell", {"type": "categorical", "choices": ["lstm", "transformer"]}, "does not fit"),
     ("model.num_layers", {"type": "normal", "low": 1, "high": 2}, "not one of int, float, categorical"),
     ("model.forget_bias", {"type": "float", "low": 0, "high": 1, "when": {"model.kind": "lstm"}}, "no config key"),
 ])

@@ -114,7 +114,7 @@ def test_optuna_dashboard_serves_the_storage(tmp_path):
 
 
 @pytest.mark.parametrize("override,fragment", [
-    ("model.cell=rnn", "model.cell=rnn"),
+    ("model.cell=transformer", "model.cell=transformer"),
     ("search.n_trials=-1", "search.n_trials=-1"),
     ("storage.url=nosuch://x", "storage.url=nosuch://x"),
     ("storage.url=postgresql://me:secret@127.0.0.1:1/none", "cannot be opened"),

@@ -7,15 +7,14 @@ import datetime as dt
 import html
 import json
 
-import numpy as np
 import pandas as pd
 import plotly.io as pio
 import plotly.offline
 
 import search
+from reports.verdict import evidence, fmt, odds_text
 from search.resume import setting_changes
 from search.storage.urls import mask_all
-from reports.verdict import evidence, fmt, odds_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -106,7 +105,8 @@ def page(title: str, storage: str, rule: str, summary: str, forest: str, section
         f"<title>{esc(title)}</title><style>{STYLE}</style>"
         f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>"
         f"<h1>{esc(title)}</h1>"
-        f"<p class='meta'>Storage {esc(storage)}; generated {esc(generated)} by cellsearch {esc(search.__version__)}.</p>"
+        f"<p class='meta'>Storage {esc(storage)}; generated {esc(generated)} by cellsearch "
+        f"{esc(search.__version__)}.</p>"
         "<h2>Summary across datasets</h2>" + summary + forest
         + f"<p class='rule'><b>How the verdict is reached.</b> {esc(rule)}</p>"
         f"<ul>{toc}</ul>" + "".join(sections) + "</body></html>"

@@ -34,7 +34,7 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError,
-            AssertionError) as e:  # Optuna asserts "Should not reach." when storing a result fails: its context says why
+            AssertionError) as e:  # Optuna asserts "Should not reach." when a store fails: the context says why
         error = write_error(e, cfg.storage.url)  # a disk that refused a write: full, read-only
         if error is None:
             raise

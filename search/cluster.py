@@ -45,7 +45,8 @@ def _kept(overrides: list[str]) -> list[str]:
 
 def _header(cfg: DictConfig, name: str, array: bool) -> list[str]:
     c = cfg.cluster
-    lines = ["#!/bin/bash", f"#SBATCH --job-name={name}", "#SBATCH --ntasks=1", f"#SBATCH --cpus-per-task={c.cpus_per_task}",
+    lines = ["#!/bin/bash", f"#SBATCH --job-name={name}", "#SBATCH --ntasks=1",
+             f"#SBATCH --cpus-per-task={c.cpus_per_task}",
              f"#SBATCH --output={Path(c.logs).resolve()}/%x-%A_%a.out", "#SBATCH --open-mode=append",
              f"#SBATCH --chdir={Path.cwd()}"]
     if array:
@@ -68,10 +69,11 @@ def scripts(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
             f': "${{{URL_VARIABLE}:?submit with python -m search ... cluster=slurm, which exports it}}"']
     storage = f'"storage.url=${{{URL_VARIABLE}}}"'
     threads = max(1, c.cpus_per_task // c.workers_per_task)
-    search = shlex.join(command + [f"workers={c.workers_per_task}", f"train.threads={threads}", "search.reeval_seeds=0"])
+    search = shlex.join([*command, f"workers={c.workers_per_task}", f"train.threads={threads}",
+                         "search.reeval_seeds=0"])
     out = {"search": "\n".join(_header(cfg, name, True) + body + [f"exec {search} {storage}", ""])}
     if cfg.search.reeval_seeds > 0:
-        reeval = shlex.join(command + ["stage=reeval", f"search.reeval_seeds={cfg.search.reeval_seeds}",
+        reeval = shlex.join([*command, "stage=reeval", f"search.reeval_seeds={cfg.search.reeval_seeds}",
                                        f"train.threads={c.cpus_per_task}"])
         out["reeval"] = "\n".join(_header(cfg, name + "-reeval", False) + body + [f"exec {reeval} {storage}", ""])
     return out

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import optuna
 from optuna.distributions import BaseDistribution
@@ -87,7 +87,7 @@ def queue_fewest(study: optuna.Study, cells: list[str]) -> None:
                                                       TrialState.RUNNING, TrialState.WAITING))
     if any(t.state == TrialState.WAITING for t in trials):
         return
-    counts = {cell: 0 for cell in cells}
+    counts = dict.fromkeys(cells, 0)
     for t in trials:
         if cell_of(t) in counts:
             counts[cell_of(t)] += 1
@@ -116,7 +116,8 @@ def matched_hidden_size(cell: str, reference_hidden: int, input_size: int, layer
 def model_weights(cell: str, hidden: int, layers: int, input_size: int, vocab_size: int | None,
                   n_outputs: int) -> int:
     """Trainable weights of the whole SequenceModel (search/model.py): embedding, recurrent layers, head."""
-    return (vocab_size or 0) * input_size + recurrent_weights(cell, input_size, hidden, layers) + (hidden + 1) * n_outputs
+    embedding, head = (vocab_size or 0) * input_size, (hidden + 1) * n_outputs
+    return embedding + recurrent_weights(cell, input_size, hidden, layers) + head
 
 
 def budget_hidden_size(cell: str, budget: int, layers: int, input_size: int, vocab_size: int | None,

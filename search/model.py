@@ -1,6 +1,6 @@
 """One sequence model for every cell type: torch.nn.LSTM, torch.nn.GRU or the plain tanh torch.nn.RNN (cuDNN
-kernels on a GPU), then a linear head read off the last real time step (class logits or a regression value), or off every
-time step for tasks that predict at each step (`Task.every_step`: language models, piano rolls, copying).
+kernels on a GPU), then a linear head read off the last real time step (class logits or a regression value), or off
+every time step for tasks that predict at each step (`Task.every_step`: language models, piano rolls, copying).
 
 The recurrent state can be passed in and handed back (`state=`, `return_state=True`) so that a task read
 as long streams (truncated back-propagation through time) continues each row from the previous chunk.

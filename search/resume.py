@@ -18,7 +18,8 @@ from search.records import CONFIG, DATASET_CARD, METRIC, SPACE
 from search.space import describe
 from search.tasks import Task
 
-COST_ONLY = ("search.", "storage.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial", "train.device",
+COST_ONLY = ("search.", "storage.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial",
+             "train.device",
              "train.devices", "train.threads", "train.amp", "dataset.path")
 SHOWN = ("compare.strategy", "sampler.", "pruner.", "workers", "train.device", "train.devices", "train.threads",
          "train.amp")

@@ -62,10 +62,12 @@ def check_space(cfg: DictConfig) -> None:
     names: dict[str, str] = {}
     for path, spec in cfg.space.items():
         where = f"space '{path}'"
-        if path.split(".")[0] not in ("model", "train", "dataset") or OmegaConf.select(cfg, path, default=_UNSET) is _UNSET:
+        unknown = OmegaConf.select(cfg, path, default=_UNSET) is _UNSET
+        if path.split(".")[0] not in ("model", "train", "dataset") or unknown:
             raise UserError(f"{where}: no such key under model, train or dataset; check the spelling in conf/space/")
         if param_name(path) in names:
-            raise UserError(f"{where}: parameter name '{param_name(path)}' is also taken by '{names[param_name(path)]}'")
+            taken = names[param_name(path)]
+            raise UserError(f"{where}: parameter name '{param_name(path)}' is also taken by '{taken}'")
         names[param_name(path)] = path
         if spec.type not in TYPES:
             raise UserError(f"{where}: type '{spec.type}' is not one of {', '.join(TYPES)}")

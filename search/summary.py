@@ -45,7 +45,7 @@ def summary(study: optuna.Study, task: Task) -> str:
              f"metric: {metric} in {unit}, {better} is better"]
     table = per_cell(study, task)
     if table.empty:
-        return "\n".join(lines + ["no trials yet"])
+        return "\n".join([*lines, "no trials yet"])
     lines.append(table.to_string(float_format=lambda v: f"{v:.4g}"))
     lines.append(f"baseline, {task.baseline['name']}: val {metric} {task.baseline['val']:.4g}, "
                  f"test {metric} {task.baseline['test']:.4g} ({unit})")
@@ -56,7 +56,7 @@ def summary(study: optuna.Study, task: Task) -> str:
     try:
         best = study.best_trial
     except ValueError:
-        return "\n".join(lines + ["no complete trial yet"])
+        return "\n".join([*lines, "no complete trial yet"])
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
     test = best.user_attrs.get(score_attr("test", metric), float("nan"))
     lines.append(f"overall best: trial {best.number} ({best.params.get(CELL)}): val {metric} {best.value:.4g}, "

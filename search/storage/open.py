@@ -25,7 +25,8 @@ from search.storage.journal import SafeJournalFileBackend
 from search.storage.locks import setup_lock
 from search.storage.urls import DEFAULT_URL, HINT, hide_secrets, journal_path, mask
 
-_DRIVERS = {"MySQLdb": "mysqlclient", "pymysql": "pymysql", "psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'"}
+_DRIVERS = {"MySQLdb": "mysqlclient", "pymysql": "pymysql", "psycopg2": "psycopg2-binary",
+            "psycopg": "'psycopg[binary]'"}
 
 
 def resolve_url(storage_cfg, workers: int) -> str:

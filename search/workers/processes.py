@@ -11,8 +11,8 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import optuna
 import sqlalchemy.exc
@@ -32,17 +32,17 @@ def _worker_main(index: int, threads: int, gate_path: str, work: Callable[[int, 
     try:
         work(index, FileGate(gate_path))
     except KeyboardInterrupt:
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     except UserError as e:
         print(f"error: [worker {index}] {e}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     except (OSError, sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError,
-            AssertionError) as e:  # Optuna asserts "Should not reach." when storing a result fails: its context says why
+            AssertionError) as e:  # Optuna asserts "Should not reach." when a store fails: the context says why
         error = write_error(e, None)  # a disk that refused a write: full, read-only
         if error is None:
             raise
         print(f"error: [worker {index}] {error}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
 
 
 def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, FileGate], None]) -> list[int]:

@@ -91,6 +91,8 @@ def _not_reported_elsewhere(record: logging.LogRecord) -> bool:
 def quiet_optuna_failures() -> None:
     """Optuna logs a failed trial's exception with its traceback; a UserError, a refused write, an interruption
     or a repeated configuration is then reported once, in one line, by cellsearch instead."""
-    logger = logging.getLogger("optuna.study._optimize")
+    from search.optuna_internals import failure_logger  # here: the error type loads without optuna
+
+    logger = failure_logger()
     if _not_reported_elsewhere not in logger.filters:
         logger.addFilter(_not_reported_elsewhere)

@@ -13,6 +13,8 @@ Why these stay private (the public routes and what they would cost are in README
 
 from __future__ import annotations
 
+import logging
+
 import optuna
 import sqlalchemy
 from optuna.artifacts import FileSystemArtifactStore
@@ -25,6 +27,12 @@ def fixed_params(trial: FrozenTrial) -> dict:
 
     Relies on: enqueue_trial keeps them in the trial's system attribute "fixed_params" (no public reader)."""
     return trial.system_attrs.get("fixed_params", {})
+
+
+def failure_logger() -> logging.Logger:
+    """The logger on which Optuna reports a failed trial's exception with its traceback. Relies on: it is the
+    logger of the private module `optuna.study._optimize`."""
+    return logging.getLogger("optuna.study._optimize")
 
 
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:

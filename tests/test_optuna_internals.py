@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import logging
 
 import optuna
 import pytest
@@ -40,6 +41,18 @@ def test_enqueue_trial_keeps_fixed_params_in_system_attrs():
     (waiting,) = study.get_trials(states=(TrialState.WAITING,))
     assert waiting.params == {}
     assert oi.fixed_params(waiting) == {"cell": "gru"}
+
+
+def test_a_failed_trial_is_logged_on_the_optimize_modules_logger(caplog):
+    study = optuna.create_study()
+
+    def fails(trial):
+        raise ValueError("broken objective")
+
+    with caplog.at_level(logging.WARNING, logger=oi.failure_logger().name):
+        study.optimize(fails, n_trials=1, catch=(ValueError,))
+    failed = [r for r in caplog.records if r.name == oi.failure_logger().name and r.exc_info]
+    assert failed and "broken objective" in str(failed[0].exc_info[1])
 
 
 def test_study_keeps_its_storage_in_storage_attribute(tmp_path, rdb):

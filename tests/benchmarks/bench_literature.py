@@ -1,0 +1,102 @@
+"""Benchmark: cellsearch beside the published LSTM-vs-GRU(-vs-RNN) comparisons.
+
+Runs each preset as a user would (`python -m search study=...`, its progress shown), then prints per dataset and
+cell the published figure, cellsearch's best search trial's test score, its re-evaluation mean and standard
+deviation, and whether the verdict's direction agrees with the published gap (a gap inside the verdict's ROPE
+counts as a tie; "budget too small" and "not enough evidence" are reported as undecided, not as agreement).
+
+    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_literature.py [--rows nottingham adding copy]
+        [--out DIR] [-- extra overrides for every row, e.g. search.n_trials=12 train.batch_size=8]
+
+Rows (Bai, Kolter & Koltun 2018, Table 1; models of about the same size):
+- nottingham: study=nottingham_bai2018, test NLL per time step in nats: LSTM 3.29, GRU 3.46, RNN 4.05.
+- adding (T = 600) and copy (T = 1000): long-memory rows, LSTM and GRU as their presets search them; sequences
+  that long want a GPU (`--rows adding copy` where one is lent). Bai report the adding MSE (LSTM 0.164, GRU
+  5.3e-5, RNN 0.177) and the copy task's cross-entropy (LSTM 0.0204, GRU 0.0197, RNN 0.0202); cellsearch scores
+  copying by accuracy, so that row's published figures are shown for the direction only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from reports.collect import load
+from reports.config import ReportConfig
+from reports.verdict import decide
+
+ROWS = {
+    "nottingham": {"study": "nottingham_bai2018", "overrides": [], "better": "lower",
+                   "published": {"lstm": 3.29, "gru": 3.46, "rnn": 4.05}},
+    "adding": {"study": "adding", "overrides": ["dataset.length=600"],
+               "better": "lower", "published": {"lstm": 0.164, "gru": 5.3e-5, "rnn": 0.177}},
+    "copy": {"study": "copy", "overrides": ["dataset.length=1000"],
+             "better": "lower (cross-entropy; ours: accuracy, higher)", "published": {"lstm": 0.0204, "gru": 0.0197,
+                                                                                   "rnn": 0.0202}},
+}
+
+
+def published_direction(published: dict, rope: float, lower_better: bool) -> str:
+    gap = published["gru"] - published["lstm"]  # positive: the LSTM's loss is lower
+    if abs(gap) <= rope:
+        return "tie"
+    return "LSTM" if (gap > 0) == lower_better else "GRU"
+
+
+def run_row(name: str, row: dict, out: Path, extra: list[str]) -> None:
+    storage = f"sqlite:///{out / (name + '.db')}"
+    command = [sys.executable, "-m", "search", f"study={row['study']}", f"search.study_name={name}",
+               f"storage.url={storage}", *row["overrides"], *extra]
+    print("$", " ".join(command), flush=True)
+    if subprocess.run(command, cwd=out, check=False).returncode != 0:
+        print(f"{name}: the run failed (see above)")
+        return
+    data = load(optuna.storages.RDBStorage(storage), name)
+    verdict = decide(data, ReportConfig())
+    metric = f"test {data.metric['name']} ({data.metric['unit']})"
+    print(f"\n{name} ({metric}); published: Bai et al. 2018, Table 1, {row['better']} is better")
+    print(f"  {'cell':5} {'published':>10} {'best trial':>11} {'re-evaluation mean ± sd (seeds)':>32}")
+    for cell, figure in row["published"].items():
+        if cell not in data.by_cell:
+            continue
+        mine = data.by_cell[cell]
+        best = mine.best.test if mine.best is not None else np.nan
+        runs = mine.reeval_tests
+        spread = f"{runs.mean():.4g} ± {runs.std(ddof=1):.2g} ({len(runs)})" if len(runs) > 1 else "–"
+        print(f"  {cell:5} {figure:>10.4g} {best:>11.4g} {spread:>32}")
+    published = row["published"]  # the verdict's own ROPE rule, on the published scale: 1 % of their mean
+    rope = ReportConfig().rope_relative * abs(np.mean([published["lstm"], published["gru"]]))
+    expected = published_direction(published, rope, lower_better=True)  # every published figure here is a loss
+    said = verdict.label
+    agree = ("undecided" if said in ("budget too small", "not enough evidence", "no clear winner") else
+             "agrees" if said == expected or (said == "practically equivalent" and expected == "tie") else "DISAGREES")
+    print(f"  verdict: {said} (published direction: {expected}): {agree}")
+    for gated in verdict.gating:
+        print(f"  {gated.pair[0]} against the RNN: {gated.label}")
+    if verdict.still_improving:
+        print(f"  still improving: {', '.join(verdict.still_improving)}; suggested search.n_trials="
+              f"{verdict.suggested_trials}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", nargs="+", default=["nottingham"], choices=sorted(ROWS))
+    parser.add_argument("--out", default="bench-literature", help="folder for the storages (kept, for the report)")
+    parser.add_argument("extra", nargs="*", help="overrides for every row (after --)")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if "CELLSEARCH_DATA_DIR" not in os.environ and "nottingham" in args.rows:
+        print("note: CELLSEARCH_DATA_DIR is not set; study=nottingham_bai2018 needs polyphonic/Nottingham.mat")
+    for name in args.rows:
+        run_row(name, ROWS[name], out, args.extra)
+
+
+if __name__ == "__main__":
+    main()

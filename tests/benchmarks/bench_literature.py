@@ -7,6 +7,7 @@ counts as a tie; "budget too small" and "not enough evidence" are reported as un
 
     CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_literature.py [--rows nottingham adding copy]
         [--out DIR] [-- extra overrides for every row, e.g. search.n_trials=12 train.batch_size=8]
+    CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_literature.py --estimate   # minutes an epoch
 
 Rows (Bai, Kolter & Koltun 2018, Table 1; models of about the same size):
 - nottingham: study=nottingham_bai2018, test NLL per time step in nats: LSTM 3.29, GRU 3.46, RNN 4.05.
@@ -84,12 +85,51 @@ def run_row(name: str, row: dict, out: Path, extra: list[str]) -> None:
               f"{verdict.suggested_trials}")
 
 
+def estimate(tunes: int = 15) -> None:
+    """Minutes one training epoch of the Nottingham protocol takes here (one-tune batches, 1M weights), from the
+    training steps of the first `tunes` tunes: whether the preset can run on this machine."""
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from search.compare import budget_hidden_size
+    from search.datasets.polyphonic import PolyphonicConfig
+    from search.model import build_model
+
+    task = PolyphonicConfig().load()
+    rolls = task.rolls["train"]
+    total = sum(len(r) for r in rolls)
+    for cell in ("lstm", "gru", "rnn"):
+        hidden = budget_hidden_size(cell, 1_000_000, 1, 88, None, 88)
+        torch.manual_seed(0)
+        model = build_model(SimpleNamespace(cell=cell, hidden_size=hidden, num_layers=1, dropout=0.0,
+                                            embedding_dim=1, forget_bias=1.0), task)
+        optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+        start, steps = time.perf_counter(), 0
+        for roll in rolls[:tunes]:
+            x, y = roll[None, :-1].float(), roll[None, 1:].float()
+            loss = task.loss(model(x, None), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            steps += len(roll)
+        per_step = (time.perf_counter() - start) / steps
+        print(f"{cell}: hidden {hidden} (1M weights), {1e3 * per_step:.2f} ms a time step: one training epoch "
+              f"({total:,} steps, {len(rolls)} tunes) about {per_step * total / 60:.1f} min on "
+              f"{torch.get_num_threads()} thread(s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", nargs="+", default=["nottingham"], choices=sorted(ROWS))
     parser.add_argument("--out", default="bench-literature", help="folder for the storages (kept, for the report)")
+    parser.add_argument("--estimate", action="store_true", help="only time an epoch of the Nottingham protocol")
     parser.add_argument("extra", nargs="*", help="overrides for every row (after --)")
     args = parser.parse_args()
+    if args.estimate:
+        estimate()
+        return
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if "CELLSEARCH_DATA_DIR" not in os.environ and "nottingham" in args.rows:

@@ -136,17 +136,19 @@ def test_trials_and_reeval_runs_are_children_of_one_parent_and_the_report_its_ar
 
 def test_unreachable_tracker_stops_before_any_trial_in_one_line(tmp_path):
     url, port = f"sqlite:///{tmp_path}/s.db", _free_port()  # nothing listens there
-    result = run_search(tmp_path, *ARGS, f"storage.url={url}", f"tracking.uri=http://me:s3cret@127.0.0.1:{port}")
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1, lines
-    assert lines[0].startswith(f"error: tracking.uri=http://me:***@127.0.0.1:{port} cannot be reached"), lines
-    assert "connection refused" in lines[-1] and "s3cret" not in result.stdout + result.stderr
-    assert not _finished(url, "airline") and not optuna.get_all_study_names(url)
-    report = subprocess.run([sys.executable, "-m", "reports", f"storage.url={url}", "tracking=mlflow",
-                             f"tracking.uri=http://me:s3cret@127.0.0.1:{port}"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=300)
-    assert report.returncode == 2 and report.stderr.strip().startswith("error: tracking.uri=http://me:***@"), report
-    assert len(report.stderr.strip().splitlines()) == 1 and "s3cret" not in report.stdout + report.stderr
+    optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/r.db")  # an empty storage for the report
+    tracker = f"tracking.uri=http://me:s3cret@127.0.0.1:{port}"
+    search, report = (subprocess.Popen([sys.executable, "-m", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)  # both at once: half the time
+                      for argv in (("search", *ARGS, f"storage.url={url}", tracker),
+                                   ("reports", f"storage.url=sqlite:///{tmp_path}/r.db", "tracking=mlflow", tracker)))
+    for run in (search, report):
+        out, err = run.communicate(timeout=300)
+        lines = err.strip().splitlines()
+        assert run.returncode == 2 and len(lines) == 1, lines
+        assert lines[0].startswith(f"error: tracking.uri=http://me:***@127.0.0.1:{port} cannot be reached"), lines
+        assert "connection refused" in lines[0] and "s3cret" not in out + err
+    assert not _finished(url, "airline") and not optuna.get_all_study_names(url)  # no study, no trial
 
 
 class _Proxy:
@@ -202,8 +204,9 @@ def test_a_tracker_that_fails_mid_study_loses_no_trial_and_the_resumed_run_logs_
     url, exp = f"sqlite:///{tmp_path}/s.db", "cut"
     args = (*(a.replace("n_trials=4", "n_trials=3") for a in ARGS), "search.reeval_seeds=0", f"storage.url={url}",
             f"tracking.uri=http://127.0.0.1:{proxy.port}", f"tracking.experiment={exp}")
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}  # each failed sync fails at once, not in 3 s
     run = subprocess.Popen([sys.executable, "-m", "search", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 300
     while not _finished(url, "airline") and time.time() < deadline and run.poll() is None:
         time.sleep(0.2)

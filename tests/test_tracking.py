@@ -32,9 +32,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _require_mlflow() -> None:
+    _service_or_skip("MLflow (pip install '.[mlflow]')", lambda: __import__("mlflow"))
+
+
 @pytest.fixture(scope="module")
 def mlflow_uri(tmp_path_factory):
-    _service_or_skip("MLflow (pip install '.[mlflow]')", lambda: __import__("mlflow"))
+    _require_mlflow()
     root, port = tmp_path_factory.mktemp("mlflow"), _free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job runner: one process, fast start
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
@@ -135,6 +139,7 @@ def test_trials_and_reeval_runs_are_children_of_one_parent_and_the_report_its_ar
 
 
 def test_unreachable_tracker_stops_before_any_trial_in_one_line(tmp_path):
+    _require_mlflow()
     url, port = f"sqlite:///{tmp_path}/s.db", _free_port()  # nothing listens there
     optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/r.db")  # an empty storage for the report
     tracker = f"tracking.uri=http://me:s3cret@127.0.0.1:{port}"

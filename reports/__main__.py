@@ -30,7 +30,8 @@ def build(cfg) -> Path:
         if not os.access(out.parent, os.W_OK):
             raise PermissionError(errno.EACCES, "permission denied")
     except OSError as e:
-        raise UserError(f"out={cfg.out}: cannot write the report there ({e.strerror}); choose another out=PATH") from None
+        raise UserError(f"out={cfg.out}: cannot write the report there ({e.strerror}); "
+                        "choose another out=PATH") from None
     storage = collect.open_reporting_storage(cfg.storage)
     tracker = search.tracking.connect(cfg.tracking, cfg.storage.url)  # tracking=mlflow, unreachable: one line, now
     names = collect.study_names(storage, cfg.studies)

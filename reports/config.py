@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -37,7 +36,7 @@ Optuna storage. Options (defaults in brackets):
 @dataclass
 class ReportConfig:
     storage: StorageConfig = field(default_factory=StorageConfig)
-    studies: Optional[List[str]] = None
+    studies: list[str] | None = None
     out: str = "reports/index.html"
     rope_points: float = 0.5
     rope_relative: float = 0.01
@@ -47,7 +46,7 @@ class ReportConfig:
     n_resamples: int = 2000
     bootstrap_seed: int = 0
     dashboard: bool = True
-    images: Optional[str] = None
+    images: str | None = None
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 

@@ -8,7 +8,7 @@ import torch: `--help` and a config error stay fast (search/__main__.py checks v
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -48,7 +48,7 @@ class ModelConfig:
     dropout: float = 0.0
     embedding_dim: int = 128  # token inputs only
     forget_bias: float = 1.0  # LSTM only: initial forget-gate bias
-    param_budget: Optional[int] = None  # trainable weights of the whole model: each trial's hidden size is the
+    param_budget: int | None = None  # trainable weights of the whole model: each trial's hidden size is the
     # largest within it, whatever the cell (every cell at one size, as Bai et al. 2018); None: hidden_size as set
 
 
@@ -60,10 +60,10 @@ class TrainConfig:
     weight_decay: float = 0.0
     clip_grad_norm: float = 1.0  # 0 disables clipping
     patience: int = 3  # epochs without a better validation score before stopping
-    lr_plateau_factor: float = 0.0  # multiply lr by this when validation stops improving (0.1: divide by 10); 0: constant lr
+    lr_plateau_factor: float = 0.0  # lr times this when validation stops improving (0.1: divide by 10); 0: constant
     lr_plateau_patience: int = 1  # ... after this many epochs without a better validation score
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    devices: Optional[List[int]] = None  # GPUs that workers=N spread over (worker i: devices[i % len]); None: all visible
+    devices: list[int] | None = None  # GPUs that workers=N spread over (worker i: devices[i % len]); None: all visible
     threads: int = 0  # torch CPU threads; 0 keeps PyTorch's default (one per core)
     amp: bool = False  # mixed precision for training on CUDA (bfloat16, or float16 with loss scaling)
 
@@ -73,28 +73,29 @@ class ParamSpec:
     """One searched parameter. The Optuna parameter name is the last part of its config path."""
 
     type: str = MISSING  # int | float | categorical
-    low: Optional[float] = None
-    high: Optional[float] = None
+    low: float | None = None
+    high: float | None = None
     log: bool = False
-    step: Optional[float] = None
-    choices: Optional[List[Any]] = None
-    when: Dict[str, Any] = field(default_factory=dict)  # e.g. {model.cell: lstm}: only for those trials
+    step: float | None = None
+    choices: list[Any] | None = None
+    when: dict[str, Any] = field(default_factory=dict)  # e.g. {model.cell: lstm}: only for those trials
 
 
 @dataclass
 class SearchConfig:
     study_name: str = MISSING
     n_trials: int = 20  # the study's total of finished (complete + pruned) trials, not a count per run
-    timeout: Optional[float] = None  # seconds for this run; None: no limit
-    reeval_seeds: int = 3  # after the search, retrain each cell's best with this many seeds; 0: skip (the verdict then rests on one seed a cell)
+    timeout: float | None = None  # seconds for this run; None: no limit
+    reeval_seeds: int = 3  # after the search, retrain each cell's best with this many seeds; 0: skip (the verdict
+    # then rests on one seed a cell)
 
 
 @dataclass
 class StorageConfig:
-    url: Optional[str] = None  # None: sqlite:///cellsearch.db for one worker, the journal file cellsearch.log for several
+    url: str | None = None  # None: sqlite:///cellsearch.db for one worker, the journal file cellsearch.log for several
     heartbeat_interval: int = 60  # seconds (RDB storages); a trial silent for grace_period is marked failed
     grace_period: int = 180
-    artifacts: Optional[str] = None  # folder of the best models; None: beside a file storage, else ./cellsearch-artifacts
+    artifacts: str | None = None  # folder of the best models; None: beside a file storage, else ./cellsearch-artifacts
     pool_size: int = 2  # connections per worker process (server storages): its trials and its heartbeat
     max_overflow: int = 2
 
@@ -102,7 +103,7 @@ class StorageConfig:
 @dataclass
 class TrackingConfig:
     kind: str = "none"  # none | mlflow: set by the group, tracking=mlflow (search/tracking.py)
-    uri: Optional[str] = None  # the MLflow tracking server; None: $MLFLOW_TRACKING_URI, else http://127.0.0.1:5000
+    uri: str | None = None  # the MLflow tracking server; None: $MLFLOW_TRACKING_URI, else http://127.0.0.1:5000
     experiment: str = "cellsearch"  # the MLflow experiment that holds the study's parent run
 
 
@@ -118,11 +119,11 @@ class ClusterConfig:
     workers_per_task: int = 1  # processes per task (several share a task's GPUs: worker i takes GPU i mod G)
     cpus_per_task: int = 2  # torch threads per task, split between its workers
     gpus_per_task: int = 0  # --gres=gpu:N
-    time: Optional[str] = None  # --time, e.g. "04:00:00"; None: the partition's default
-    partition: Optional[str] = None  # --partition; None: the cluster's default
-    mem: Optional[str] = None  # --mem, e.g. "8G"; None: the cluster's default
-    account: Optional[str] = None  # --account
-    sbatch_args: List[str] = field(default_factory=list)  # more #SBATCH options, e.g. ["--qos=short"]
+    time: str | None = None  # --time, e.g. "04:00:00"; None: the partition's default
+    partition: str | None = None  # --partition; None: the cluster's default
+    mem: str | None = None  # --mem, e.g. "8G"; None: the cluster's default
+    account: str | None = None  # --account
+    sbatch_args: list[str] = field(default_factory=list)  # more #SBATCH options, e.g. ["--qos=short"]
     logs: str = "slurm-logs"  # the job scripts and each task's output (on a disk every node shares)
     submit: bool = True  # false: write the scripts and print the sbatch command
 
@@ -132,7 +133,7 @@ class Config:
     dataset: Any = MISSING
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    space: Dict[str, ParamSpec] = field(default_factory=dict)
+    space: dict[str, ParamSpec] = field(default_factory=dict)
     search: SearchConfig = field(default_factory=SearchConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
@@ -143,7 +144,7 @@ class Config:
     seed: int = 0
     workers: int = 1  # processes on this machine sharing the study
     stage: Stage = Stage.search
-    trial: Optional[int] = None  # the trial number for stage=replay
+    trial: int | None = None  # the trial number for stage=replay
 
 
 def register_configs() -> None:

@@ -7,8 +7,8 @@ computed once, after training, from the best validation epoch's weights, and onl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import optuna
 import torch

@@ -7,83 +7,39 @@ import functools
 import logging
 import os
 
-import numpy as np
 import optuna
-from hydra.core.hydra_config import HydraConfig
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 import search
 import search.tracking
 from search import cluster
-from search.compare import PerCellPruner, PerCellSampler, check_sizing, queue_fewest
+from search.compare import check_sizing, queue_fewest
 from search.config import check_values
+from search.devices import choose_device, mixed_precision, worker_device
 from search.errors import UserError, quiet_optuna_failures
 from search.interrupt import interruptible
 from search.model import training_bytes
-from search.optuna_internals import fixed_params
 from search.objective import make_objective, resolved
+from search.optuna_internals import fixed_params
 from search.progress import Progress
 from search.records import CONFIG, DATASET_CARD, METRIC, SAMPLER_RUNS, SPACE, VERSION, best_per_cell, maximizes
 from search.reeval import reevaluate, replay
 from search.resume import check_same_experiment
+from search.sampling import balanced, cells, make_pruner, make_sampler
 from search.space import check_space, describe, param_name
 from search.storage.locks import FileGate, setup_lock
 from search.storage.open import open_storage, resolve_url
 from search.storage.urls import mask
 from search.summary import summary, verdict
 from search.tasks import Task
-from search.devices import choose_device, mixed_precision, worker_device
 from search.workers.admission import budget_left, finished_and_running, gate_for, run_trials
 from search.workers.processes import run_workers
 from search.workers.reaper import reap_orphans
 
 log = logging.getLogger(__name__)
-
-
-def build(kind: str, node: DictConfig):
-    """An Optuna sampler or pruner from its `_target_` config."""
-    try:
-        return instantiate(node)
-    except InstantiationException as e:
-        cause = e.__cause__ or e
-        raise UserError(f"{kind}: cannot build {node.get('_target_')}: {str(cause).splitlines()[0]}; "
-                        f"check conf/{kind}/ and the {kind}.* overrides") from None
-
-
-def cells(cfg: DictConfig) -> list[str]:
-    spec = cfg.space.get("model.cell")
-    return list(spec.choices) if spec is not None else [cfg.model.cell.value]
-
-
-def balanced(cfg: DictConfig) -> bool:
-    return cfg.compare.strategy.value in ("balanced", "param_matched") and "model.cell" in cfg.space
-
-
-def sampler_seed(seed: int, run: int, worker: int, cell: int) -> int:
-    """The seed of one sampler: each run of a study (a resume, an extension, another machine), each of its
-    workers and each per-cell sampler draws from a random state of its own, so that no run proposes again
-    what an earlier one trained; all of them follow from `seed`, so a study can be run again as it was."""
-    return int(np.random.SeedSequence([seed % 2**63, run, worker, cell]).generate_state(1, np.uint32)[0])
-
-
-def make_sampler(cfg: DictConfig, run: int, worker: int) -> optuna.samplers.BaseSampler:
-    """The configured sampler, seeded for this run and worker, and one per cell for the balanced strategies."""
-
-    def seeded(cell: int) -> optuna.samplers.BaseSampler:
-        node = cfg.sampler.copy()
-        if "seed" in node:
-            node.seed = sampler_seed(cfg.seed, run, worker, cell)
-        return build("sampler", node)
-
-    return PerCellSampler(seeded, cells(cfg)) if balanced(cfg) else seeded(0)
-
-
-def make_pruner(cfg: DictConfig) -> optuna.pruners.BasePruner:
-    return PerCellPruner(build("pruner", cfg.pruner))
 
 
 def load_task(cfg: DictConfig) -> Task:

@@ -140,7 +140,7 @@ def test_reeval_artifacts_and_replay(tmp_path):
 
 def test_every_configured_pruner_is_per_cell():
     """Each pruner of conf/pruner/ is wrapped, and sees only the judged trial's cell, hyperband's brackets too."""
-    from search.study import make_pruner
+    from search.sampling import make_pruner
     from test_config import make
 
     cell = CategoricalDistribution(["lstm", "gru"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from tests.conftest import _service_or_skip, run_search, wait_for_training
+from conftest import _service_or_skip, run_search, wait_for_training
 
 SMALL = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
 

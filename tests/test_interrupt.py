@@ -20,8 +20,11 @@ class SlowJournal(SafeJournalFileBackend):
     """The real journal file; each append takes 0.5 s more, so that a signal can be sent in the middle of one."""
 
     def append_logs(self, logs):
-        with self._lock_held():
+        self.write_lock.acquire()
+        try:
             time.sleep(0.5)
+        finally:
+            self.write_lock.release()
         super().append_logs(logs)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from search.errors import UserError
+from search.storage.open import open_storage
 from search.storage.urls import hide_secrets, local_file, mask
 
 URL_VARIABLE = "CELLSEARCH_STORAGE_URL"
@@ -94,8 +95,11 @@ def _sbatch(args: list[str], url: str) -> str:
 
 
 def submit(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
-    """Write the job scripts under cluster.logs and submit them (unless cluster.submit=false); return the job ids."""
+    """Check that the storage is a server and opens from here (its tables then exist before the tasks start
+    together), write the job scripts under cluster.logs and submit them (unless cluster.submit=false); return the
+    job ids."""
     check_storage(cfg.storage.url)
+    open_storage(cfg.storage)
     folder = Path(cfg.cluster.logs)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}

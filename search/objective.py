@@ -45,7 +45,7 @@ from search.space import suggest
 from search.storage.urls import mask_all
 from search.tasks import Task
 from search.train import FitResult, NonFiniteLoss, fit, release_memory
-from search.workers.reaper import worker_id
+from search.workers.reaper import queue_retry, worker_id
 
 
 def resolved(cfg: DictConfig) -> dict:
@@ -186,9 +186,9 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         except KeyboardInterrupt as e:  # search/interrupt.py raises it between two batches; its text is the signal
             name = interrupt.signal_name(e)
             trial.set_user_attr(FAIL_REASON, f"interrupted by {name}" + " (Ctrl-C)" * (name == "SIGINT"))
-            if name == "SIGTERM" and "SLURM_JOB_ID" in os.environ and RETRY_OF not in trial.user_attrs:
+            if name == "SIGTERM" and "SLURM_JOB_ID" in os.environ:
                 # Slurm stopping the job (preemption, time limit): the configuration is not lost, it runs again
-                trial.study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+                queue_retry(trial.study, trial)
             raise
         except UserError as e:  # the model could not be saved (disk full, read-only): the run stops with it
             trial.set_user_attr(FAIL_REASON, str(e))

@@ -23,13 +23,23 @@ from search.errors import UserError, quiet_optuna_failures
 from search.interrupt import interruptible
 from search.model import training_bytes
 from search.objective import make_objective, resolved
-from search.optuna_internals import fixed_params
 from search.progress import Progress
-from search.records import CONFIG, DATASET_CARD, METRIC, SAMPLER_RUNS, SPACE, VERSION, best_per_cell, maximizes
+from search.records import (
+    CELL,
+    CONFIG,
+    DATASET_CARD,
+    METRIC,
+    SAMPLER_RUNS,
+    SPACE,
+    VERSION,
+    best_per_cell,
+    cell_of,
+    maximizes,
+)
 from search.reeval import reevaluate, replay
 from search.resume import check_same_experiment
 from search.sampling import balanced, cells, make_pruner, make_sampler
-from search.space import check_space, describe, param_name
+from search.space import check_space, describe
 from search.storage.locks import FileGate, setup_lock
 from search.storage.open import open_storage, resolve_url
 from search.storage.urls import mask
@@ -122,13 +132,11 @@ def open_study(cfg: DictConfig, task: Task, storage, pruner) -> tuple[optuna.Stu
 
 def _queue_untried_cells(study: optuna.Study, cfg: DictConfig) -> None:
     """Each cell type is tried first (and again after its only trial failed), so both are represented."""
-    name = param_name("model.cell")
     alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    tried = {t.params.get(name, fixed_params(t).get(name))
-             for t in study.get_trials(deepcopy=False, states=alive)}
+    tried = {cell_of(t) for t in study.get_trials(deepcopy=False, states=alive)}
     for cell in cells(cfg):
         if cell not in tried:
-            study.enqueue_trial({name: cell})
+            study.enqueue_trial({CELL: cell})
 
 
 def run(cfg: DictConfig) -> optuna.Study:
@@ -142,8 +150,6 @@ def run(cfg: DictConfig) -> optuna.Study:
     pruner = make_pruner(cfg)
     if cfg.cluster.kind.value == "slurm":  # the login node: check the storage, submit, leave the training to the tasks
         _resolve_storage_url(cfg)
-        cluster.check_storage(cfg.storage.url)
-        open_storage(cfg.storage)  # reachable from here; its tables exist before the tasks start together
         cluster.submit(cfg, list(HydraConfig.get().overrides.task))
         return None
     device = choose_device(cfg.train.device)

@@ -34,12 +34,20 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def queue_retry(study: optuna.Study, trial) -> bool:
+    """Queue a trial's parameters again once, as `retry_of` it (a trial that is itself a retry is not queued);
+    whether it was queued. `trial` is a live Trial or a FrozenTrial."""
+    if RETRY_OF in trial.user_attrs:
+        return False
+    study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+    return True
+
+
 def _fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> None:
     """Mark a RUNNING trial whose process is gone failed (with `reason`), and queue it again once."""
     optuna_internals.set_user_attr(study, trial, FAIL_REASON, reason)
     study.tell(trial.number, state=TrialState.FAIL)
-    if RETRY_OF not in trial.user_attrs:
-        study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+    if queue_retry(study, trial):
         log.warning("trial %d: %s; marked failed and queued again", trial.number, reason)
     else:
         log.warning("trial %d: %s; marked failed (already a retry: not queued again)", trial.number, reason)

@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 from search.errors import UserError
 from search.records import (
+    BEST_EPOCH,
     CELL,
     CELLS,
     CONFIG,
@@ -164,16 +165,17 @@ def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str, maximize: b
             "n_params": attrs.get(N_PARAMS),
             "sec_per_epoch": attrs.get(SEC_PER_EPOCH),
             "epochs": attrs.get(EPOCHS, len(t.intermediate_values) or None),
+            "best_epoch": attrs.get(BEST_EPOCH),
             "start": t.datetime_start,
             "complete": t.datetime_complete,
             "duration": _duration(t),
             "fail_reason": attrs.get(FAIL_REASON),
             **{f"param:{k}": v for k, v in t.params.items()},
         })
-    columns = ["number", "state", CELL, "value", "test", "best", "n_params", "sec_per_epoch", "epochs", "start",
-               "complete", "duration", "fail_reason"]
+    columns = ["number", "state", CELL, "value", "test", "best", "n_params", "sec_per_epoch", "epochs", "best_epoch",
+               "start", "complete", "duration", "fail_reason"]
     frame = pd.DataFrame(rows, columns=None if rows else columns)
-    for column in ("value", "test", "n_params", "sec_per_epoch", "epochs", "duration"):
+    for column in ("value", "test", "n_params", "sec_per_epoch", "epochs", "best_epoch", "duration"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 

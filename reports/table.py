@@ -34,6 +34,8 @@ def row(data: StudyData, verdict: Verdict) -> dict:
                     f"{gated.pair[0]}_vs_rnn_ci_low": gated.low, f"{gated.pair[0]}_vs_rnn_ci_high": gated.high})
     out["still_improving"] = ", ".join(verdict.still_improving) or None
     out["suggested_n_trials"] = verdict.suggested_trials
+    out["still_learning"] = ", ".join(verdict.still_learning) or None
+    out["suggested_max_epochs"] = verdict.suggested_epochs
     for cell in data.by_cell:  # lstm and gru always, then any other cell searched (rnn)
         best, mine = data.by_cell[cell].best, data.by_cell[cell].trials
         out.update({

@@ -17,8 +17,10 @@ metrics in percent (e.g. 0.5 points of accuracy) and `rope_relative` times the c
 every other metric (e.g. 1 % of the error).
 With the plain RNN searched too (model.cell: [lstm, gru, rnn]), the LSTM-GRU verdict stays the headline and each
 gated cell is also compared with the RNN by the same rule ("is gating needed here?").
-Budget: a cell whose best trial came in the last fifth of its finished search trials may still be improving; the
-verdict says so with the budget it suggests, and a "no clear winner" becomes "budget too small".
+Budget: a cell whose best trial came in the last fifth of its finished search trials may still be improving (more
+trials), and one whose best trial was best at its last epoch was still learning when its training stopped (more
+epochs: it was not stopped by patience); the verdict says so with the budget it suggests, and a "no clear winner"
+becomes "budget too small".
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from reports.collect import StudyData
@@ -59,6 +62,8 @@ class Verdict:
     gating: list = field(default_factory=list)  # with an RNN searched: each gated cell's Verdict against it
     still_improving: dict = field(default_factory=dict)  # cell -> (its best trial's rank, its finished trials)
     suggested_trials: int | None = None  # search.n_trials that may settle it, when a cell is still improving
+    still_learning: dict = field(default_factory=dict)  # cell -> epochs of its best trial, best at the last of them
+    suggested_epochs: int | None = None  # train.max_epochs that may settle it, when a cell is still learning
 
     @property
     def relative(self) -> tuple[float, float, float]:
@@ -165,6 +170,17 @@ def _still_improving(data: StudyData, cells: list[str]) -> dict[str, tuple[int, 
     return out
 
 
+def _still_learning(data: StudyData, cells: list[str]) -> dict[str, int]:
+    """Cells whose best trial scored its best at its last epoch (training ended by the epoch cap, not by patience,
+    which always ends on epochs that did not improve): cell -> its epochs. Storages without best epochs: none."""
+    out = {}
+    for cell in cells:
+        best = data.by_cell[cell].best
+        if best is not None and pd.notna(best.best_epoch) and best.best_epoch >= best.epochs:
+            out[cell] = int(best.epochs)
+    return out
+
+
 def decide(data: StudyData, cfg) -> Verdict:
     """LSTM against GRU, the headline; with a plain RNN searched, each gated cell against it too (`gating`); and
     whether a cell's search still improves at the end (`still_improving`, with the budget it suggests)."""
@@ -175,8 +191,11 @@ def decide(data: StudyData, cfg) -> Verdict:
     if verdict.still_improving:
         finished = sum(data.by_cell[c].count("COMPLETE", "PRUNED") for c in data.cells())
         verdict.suggested_trials = 2 * finished
-        if verdict.label == UNDECIDED:
-            verdict.label = BUDGET
+    verdict.still_learning = _still_learning(data, data.cells())
+    if verdict.still_learning:
+        verdict.suggested_epochs = 2 * max(verdict.still_learning.values())
+    if (verdict.still_improving or verdict.still_learning) and verdict.label == UNDECIDED:
+        verdict.label = BUDGET
     return verdict
 
 
@@ -222,13 +241,20 @@ def evidence(verdict: Verdict, metric: dict, resamples: int) -> str:
 
 
 def budget_text(verdict: Verdict) -> str:
-    """What the trial order says about the budget, or nothing when no cell is still improving."""
-    if not verdict.still_improving:
-        return ""
-    late = "; ".join(f"{cell}'s best came at its finished trial {rank} of {n}"
-                     for cell, (rank, n) in verdict.still_improving.items())
-    return (f" Budget: the search may still be improving ({late}, in the last fifth): more trials may change the "
-            f"answer; about search.n_trials={verdict.suggested_trials} (twice the finished trials) would tell.")
+    """What the trial order and the best trials' last epochs say about the budget; nothing when neither is short."""
+    text = ""
+    if verdict.still_improving:
+        late = "; ".join(f"{cell}'s best came at its finished trial {rank} of {n}"
+                         for cell, (rank, n) in verdict.still_improving.items())
+        text += (f" Budget: the search may still be improving ({late}, in the last fifth): more trials may change "
+                 f"the answer; about search.n_trials={verdict.suggested_trials} (twice the finished trials) would "
+                 "tell.")
+    if verdict.still_learning:
+        cells = "; ".join(f"{cell} at epoch {epochs} of {epochs}" for cell, epochs in verdict.still_learning.items())
+        text += (f" Budget: the best trials were still learning when their training stopped (best validation at "
+                 f"the last epoch: {cells}): longer training may change the answer; about "
+                 f"train.max_epochs={verdict.suggested_epochs} (twice those epochs) would tell.")
+    return text
 
 
 def rule_text(cfg) -> str:
@@ -244,6 +270,7 @@ def rule_text(cfg) -> str:
             f"{NOT_ENOUGH}; the "
             f"whole interval above +ROPE → LSTM; below −ROPE → GRU; inside ±ROPE → {EQUIVALENT}; otherwise → "
             f"{UNDECIDED}, or {BUDGET} when a cell's best search trial came in the last fifth of its finished trials "
-            f"(its search may still be improving). P(other better) is the share of bootstrap resamples in which the "
+            f"(its search may still be improving) or scored its best at its last epoch (it was still learning). "
+            f"P(other better) is the share of bootstrap resamples in which the "
             f"cell that the estimate does not favour comes out ahead. With a plain RNN searched, each gated cell is "
             f"compared with it by the same rule.")

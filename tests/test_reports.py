@@ -153,6 +153,24 @@ def test_a_search_still_improving_says_so_and_suggests_a_budget():
         early, {"name": "accuracy", "unit": "%"}, 2000)
 
 
+def test_a_best_trial_cut_off_while_learning_says_so_and_suggests_epochs():
+    lstm = [(80.0 + d, 80.0 + d) for d in (1.0, -0.5, 0.3, -1.0, 0.2, -0.2)]
+    gru = [(80.0 + d, 80.0 + d) for d in (0.9, -0.4, 0.2, -1.1, 0.3, -0.3)]
+    assert decide(_data(lstm, gru), ReportConfig()).still_learning == {}, "no best epochs (an older storage): none"
+    data = _data(lstm, gru)
+    best = data.trials.groupby("cell").value.idxmax()
+    data.trials["epochs"], data.trials["best_epoch"] = 8, 3  # stopped by patience: 5 epochs without improving
+    data.trials.loc[best["gru"], "best_epoch"] = 8  # the GRU's best trial improved to its last epoch, 8 of 8
+    v = decide(data, ReportConfig())
+    assert v.still_learning == {"gru": 8} and v.suggested_epochs == 16 and v.still_improving == {}
+    assert v.label == "budget too small", "an undecided verdict with a cell still learning asks for a larger budget"
+    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
+    assert "still learning when their training stopped" in text and "gru at epoch 8 of 8" in text
+    assert "train.max_epochs=16" in text
+    row = summary_table([(data, v)]).iloc[0]
+    assert row.still_learning == "gru" and row.suggested_max_epochs == 16
+
+
 def test_search_verdict_uses_each_cells_best_trial_by_validation():
     lstm = [(70.0, 69.0), (75.0, 74.0), (72.0, 73.5), (71.0, 70.0), (74.0, 76.0), (73.0, 72.0)]
     gru = [(71.0, 70.5), (73.0, 71.0), (69.0, 68.0), (72.5, 72.0), (70.0, 69.5), (68.0, 67.0)]

@@ -279,6 +279,27 @@ def test_polyphonic_pickle_reads_like_the_mat(tmp_path, nottingham):
     assert from_pickle.card["splits"] == from_mat.card["splits"]
 
 
+def test_bai2018_preset_runs_another_piano_roll_set_through_its_path_alone(tmp_path, nottingham):
+    """study=nottingham_bai2018 on a piano-roll set of the same family given as a Boulanger-Lewandowski pickle
+    (JSB Chorales, MuseData and Piano-midi.de come so): the three cells, each at the preset's 1M weights, one-tune
+    batches, the published learning-rate schedule, and a verdict with the gated cells against the RNN."""
+    path = to_pickle(scipy.io.loadmat(str(small_mat(tmp_path, nottingham, sizes=(6, 3, 3), steps=20))),
+                     tmp_path / "JSB_Chorales.pickle")
+    done = run_search(tmp_path, "study=nottingham_bai2018", f"dataset.path={path}", "search.study_name=jsb_bai2018",
+                      "search.n_trials=3", "train.max_epochs=2", "search.reeval_seeds=0", "storage.url=sqlite:///j.db")
+    assert done.returncode == 0, done.stderr[-2000:]
+    study = optuna.load_study(study_name="jsb_bai2018", storage="sqlite:///" + str(tmp_path / "j.db"))
+    trials = study.get_trials()
+    assert sorted(t.params["cell"] for t in trials) == ["gru", "lstm", "rnn"], "balanced: every listed cell"
+    for t in trials:
+        assert 0.95e6 < t.user_attrs["n_params"] <= 1_000_000, (t.params["cell"], t.user_attrs["n_params"])
+        train = t.user_attrs["config"]["train"]
+        assert (train["batch_size"], train["lr_plateau_factor"], train["lr_plateau_patience"]) == (1, 0.1, 2)
+    assert {t.user_attrs["hidden_size_used"] for t in trials} == {447, 520, 914}
+    assert "JSB_Chorales.pickle" in str(study.user_attrs["dataset"]), "the card names the file it read"
+    assert "against the plain RNN" in done.stdout + done.stderr
+
+
 def test_polyphonic_pickle_never_runs_code(tmp_path):
     class Evil:
         def __reduce__(self):

@@ -1,7 +1,10 @@
 """Progress of a run: a bar over trials (on a terminal), the current trial's epoch in its postfix, and one
-line per finished trial that says what each number is."""
+line per finished trial that says what each number is. Without a bar (a log, CI, a worker process, a Slurm task)
+an epoch also gets a line when a minute has passed without one, so a run of long epochs is never silent."""
 
 from __future__ import annotations
+
+import time
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -12,14 +15,22 @@ from search.tasks import Metric
 
 
 class Progress:
-    def __init__(self, total: int, metric: Metric, max_epochs: int, bar: bool = True, prefix: str = ""):
+    def __init__(self, total: int, metric: Metric, max_epochs: int, bar: bool = True, prefix: str = "",
+                 quiet_seconds: float = 60.0):
         self.metric, self.max_epochs, self.prefix = metric, max_epochs, prefix
-        # disable=None: a bar only on a terminal; logs, CI and worker processes get the per-trial lines alone
+        # disable=None: a bar only on a terminal; logs, CI and worker processes get lines instead
         self.bar = tqdm(total=total, unit="trial", disable=None if bar else True, dynamic_ncols=True)
+        self.quiet_seconds, self.last_line = quiet_seconds, time.monotonic()
 
     def epoch(self, trial_number: int, epoch: int, value: float) -> None:
-        self.bar.set_postfix_str(f"trial {trial_number} epoch {epoch}/{self.max_epochs} "
-                                 f"val {self.metric.name} {value:.4g}")
+        what = f"trial {trial_number} epoch {epoch}/{self.max_epochs} val {self.metric.name} {value:.4g}"
+        self.bar.set_postfix_str(what)
+        if self.bar.disable and time.monotonic() - self.last_line >= self.quiet_seconds:
+            self._write(f"{self.prefix}{what} {self.metric.unit} (running)")
+
+    def _write(self, line: str) -> None:
+        tqdm.write(line)
+        self.last_line = time.monotonic()
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Optuna callback, after each trial."""
@@ -42,7 +53,7 @@ class Progress:
             line += f"; best so far: trial {best.number} ({best.params.get(CELL)}) {best.value:.4g}"
         except ValueError:
             pass
-        tqdm.write(line)
+        self._write(line)
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             self.bar.update(1)
 

@@ -6,7 +6,7 @@ deviation, and whether the verdict's direction agrees with the published gap (a 
 counts as a tie; "budget too small" and "not enough evidence" are reported as undecided, not as agreement).
 
     CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_literature.py [--rows nottingham adding copy]
-        [--out DIR] [-- extra overrides for every row, e.g. search.n_trials=12 train.batch_size=8]
+        [--out DIR] [--no-run] [-- extra overrides for every row, e.g. search.n_trials=12 train.batch_size=8]
     CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_literature.py --estimate   # minutes an epoch
 
 Rows (Bai, Kolter & Koltun 2018, Table 1; models of about the same size):
@@ -23,14 +23,17 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
-import optuna
+from omegaconf import OmegaConf
 
 from reports.collect import load
 from reports.config import ReportConfig
 from reports.verdict import decide
+from search.config import StorageConfig
+from search.storage.open import open_storage
 
 ROWS = {
     "nottingham": {"study": "nottingham_bai2018", "overrides": [], "better": "lower",
@@ -50,27 +53,38 @@ def published_direction(published: dict, rope: float, lower_better: bool) -> str
     return "LSTM" if (gap > 0) == lower_better else "GRU"
 
 
-def run_row(name: str, row: dict, out: Path, extra: list[str]) -> None:
-    storage = f"sqlite:///{out / (name + '.db')}"
+def workers_of(extra: list[str]) -> int:
+    return max([int(e.split("=", 1)[1]) for e in extra if e.startswith("workers=")] or [1])
+
+
+def run_row(name: str, row: dict, out: Path, extra: list[str], run: bool = True) -> None:
+    # one worker: a SQLite file; several (workers=N among the overrides): a journal file, as the search wants
+    storage = f"sqlite:///{out / (name + '.db')}" if workers_of(extra) == 1 else str(out / (name + ".log"))
     command = [sys.executable, "-m", "search", f"study={row['study']}", f"search.study_name={name}",
                f"storage.url={storage}", *row["overrides"], *extra]
     print("$", " ".join(command), flush=True)
-    if subprocess.run(command, cwd=out, check=False).returncode != 0:
+    start = time.perf_counter()
+    if run and subprocess.run(command, cwd=out, check=False).returncode != 0:
         print(f"{name}: the run failed (see above)")
         return
-    data = load(optuna.storages.RDBStorage(storage), name)
+    minutes = (time.perf_counter() - start) / 60
+    data = load(open_storage(OmegaConf.structured(StorageConfig(url=storage)), workers_of(extra)), name)
     verdict = decide(data, ReportConfig())
     metric = f"test {data.metric['name']} ({data.metric['unit']})"
-    print(f"\n{name} ({metric}); published: Bai et al. 2018, Table 1, {row['better']} is better")
-    print(f"  {'cell':5} {'published':>10} {'best trial':>11} {'re-evaluation mean ± sd (seeds)':>32}")
+    print(f"\n{name} ({metric}); published: Bai et al. 2018, Table 1, {row['better']} is better; "
+          + (f"search and re-evaluation {minutes:.0f} min wall" if run else "read from the stored run"))
+    print(f"  {'cell':5} {'published':>10} {'best trial':>11} {'its best epoch':>15} {'trials':>7} "
+          f"{'re-evaluation mean ± sd (seeds)':>32}")
     for cell, figure in row["published"].items():
         if cell not in data.by_cell:
             continue
         mine = data.by_cell[cell]
         best = mine.best.test if mine.best is not None else np.nan
+        epoch = f"{mine.best.best_epoch:.0f} of {mine.best.epochs:.0f}" if mine.best is not None else "–"
         runs = mine.reeval_tests
         spread = f"{runs.mean():.4g} ± {runs.std(ddof=1):.2g} ({len(runs)})" if len(runs) > 1 else "–"
-        print(f"  {cell:5} {figure:>10.4g} {best:>11.4g} {spread:>32}")
+        print(f"  {cell:5} {figure:>10.4g} {best:>11.4g} {epoch:>15} {mine.count('COMPLETE', 'PRUNED'):>7} "
+              f"{spread:>32}")
     published = row["published"]  # the verdict's own ROPE rule, on the published scale: 1 % of their mean
     rope = ReportConfig().rope_relative * abs(np.mean([published["lstm"], published["gru"]]))
     expected = published_direction(published, rope, lower_better=True)  # every published figure here is a loss
@@ -83,12 +97,14 @@ def run_row(name: str, row: dict, out: Path, extra: list[str]) -> None:
     if verdict.still_improving:
         print(f"  still improving: {', '.join(verdict.still_improving)}; suggested search.n_trials="
               f"{verdict.suggested_trials}")
+    if verdict.still_learning:
+        print(f"  still learning at the last epoch: {', '.join(verdict.still_learning)}; suggested train.max_epochs="
+              f"{verdict.suggested_epochs}")
 
 
 def estimate(tunes: int = 15) -> None:
     """Minutes one training epoch of the Nottingham protocol takes here (one-tune batches, 1M weights), from the
     training steps of the first `tunes` tunes: whether the preset can run on this machine."""
-    import time
     from types import SimpleNamespace
 
     import torch
@@ -125,6 +141,8 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=["nottingham"], choices=sorted(ROWS))
     parser.add_argument("--out", default="bench-literature", help="folder for the storages (kept, for the report)")
     parser.add_argument("--estimate", action="store_true", help="only time an epoch of the Nottingham protocol")
+    parser.add_argument("--no-run", action="store_true",
+                        help="print the table from the storages already in --out (the same overrides), running nothing")
     parser.add_argument("extra", nargs="*", help="overrides for every row (after --)")
     args = parser.parse_args()
     if args.estimate:
@@ -135,7 +153,7 @@ def main() -> None:
     if "CELLSEARCH_DATA_DIR" not in os.environ and "nottingham" in args.rows:
         print("note: CELLSEARCH_DATA_DIR is not set; study=nottingham_bai2018 needs polyphonic/Nottingham.mat")
     for name in args.rows:
-        run_row(name, ROWS[name], out, args.extra)
+        run_row(name, ROWS[name], out, args.extra, run=not args.no_run)
 
 
 if __name__ == "__main__":

@@ -102,9 +102,10 @@ def run_row(name: str, row: dict, out: Path, extra: list[str], run: bool = True)
               f"{verdict.suggested_epochs}")
 
 
-def estimate(tunes: int = 15) -> None:
-    """Minutes one training epoch of the Nottingham protocol takes here (one-tune batches, 1M weights), from the
-    training steps of the first `tunes` tunes: whether the preset can run on this machine."""
+def estimate(seconds: float = 20.0, warmup: int = 5) -> None:
+    """Minutes one training epoch of the Nottingham protocol takes here (one-tune batches, 1M weights, the
+    trainer's batches in shuffled order), from `seconds` of training steps after `warmup` untimed tunes (the
+    first steps of a new sequence length build the LSTM's oneDNN kernels): whether the preset can run here."""
     from types import SimpleNamespace
 
     import torch
@@ -114,26 +115,30 @@ def estimate(tunes: int = 15) -> None:
     from search.model import build_model
 
     task = PolyphonicConfig().load()
-    rolls = task.rolls["train"]
-    total = sum(len(r) for r in rolls)
+    total = sum(len(r) - 1 for r in task.rolls["train"])
     for cell in ("lstm", "gru", "rnn"):
         hidden = budget_hidden_size(cell, 1_000_000, 1, 88, None, 88)
         torch.manual_seed(0)
         model = build_model(SimpleNamespace(cell=cell, hidden_size=hidden, num_layers=1, dropout=0.0,
                                             embedding_dim=1, forget_bias=1.0), task)
         optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-        start, steps = time.perf_counter(), 0
-        for roll in rolls[:tunes]:
-            x, y = roll[None, :-1].float(), roll[None, 1:].float()
-            loss = task.loss(model(x, None), y)
+        batches = task.batches("train", None, 1, shuffle=True, generator=torch.Generator().manual_seed(0))
+        start, steps, tunes = None, 0, 0
+        for i, batch in enumerate(batches):
+            if i == warmup:
+                start = time.perf_counter()
+            loss = task.loss(model(batch.x, batch.lengths), batch.y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            steps += len(roll)
+            if start is not None:
+                steps, tunes = steps + int(batch.lengths.sum()), tunes + 1
+                if time.perf_counter() - start > seconds:
+                    break
         per_step = (time.perf_counter() - start) / steps
-        print(f"{cell}: hidden {hidden} (1M weights), {1e3 * per_step:.2f} ms a time step: one training epoch "
-              f"({total:,} steps, {len(rolls)} tunes) about {per_step * total / 60:.1f} min on "
-              f"{torch.get_num_threads()} thread(s)")
+        print(f"{cell}: hidden {hidden} (1M weights), {1e3 * per_step:.3f} ms a time step over {tunes} tunes: one "
+              f"training epoch ({total:,} steps, {len(task.rolls['train'])} tunes) about {per_step * total / 60:.2f} "
+              f"min on {torch.get_num_threads()} thread(s)", flush=True)
 
 
 def main() -> None:

@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from reports.collect import load
+from reports.collect import load, open_reporting_storage
 from reports.config import ReportConfig
 from reports.verdict import decide
 from search.config import StorageConfig
-from search.storage.open import open_storage
 
 ROWS = {
     "nottingham": {"study": "nottingham_bai2018", "overrides": [], "better": "lower",
@@ -68,7 +67,9 @@ def run_row(name: str, row: dict, out: Path, extra: list[str], run: bool = True)
         print(f"{name}: the run failed (see above)")
         return
     minutes = (time.perf_counter() - start) / 60
-    data = load(open_storage(OmegaConf.structured(StorageConfig(url=storage)), workers_of(extra)), name)
+    # the report's own opening: it refuses a storage that is not there (--no-run on a wrong --out) instead of
+    # creating an empty one
+    data = load(open_reporting_storage(OmegaConf.structured(StorageConfig(url=storage))), name)
     verdict = decide(data, ReportConfig())
     metric = f"test {data.metric['name']} ({data.metric['unit']})"
     print(f"\n{name} ({metric}); published: Bai et al. 2018, Table 1, {row['better']} is better; "

@@ -20,7 +20,8 @@ def build(cfg) -> Path:
 
     import search.tracking
     from reports import collect, dashboard, figures, page, table
-    from reports.verdict import decide, rule_text
+    from reports.verdict import decide
+    from reports.wording import rule_text
     from search.storage.urls import mask
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -65,10 +66,10 @@ def build(cfg) -> Path:
     summary = table.summary_table(rows)
     for i, ((data, verdict, figs), r) in enumerate(zip(per_study, summary.to_dict("records"))):
         sections.append(page.study_section(i, data, verdict, r, [page.figure_html(f, f"s{i}-{k}")
-                                                                  for k, f in figs.items()], cfg.n_resamples))
+                                                                  for k, f in figs.items()]))
     forest = figures.forest(rows)
     html = page.page("cellsearch report: LSTM or GRU?", mask(cfg.storage.url), rule,
-                     page.summary_html(summary, [v for _, v in rows], cfg.n_resamples, cfg.confidence),
+                     page.summary_html(summary, [v for _, v in rows], cfg.confidence),
                      page.figure_html(forest, "forest"), sections, [d.label for d, _ in rows])
     try:
         out.write_text(html, encoding="utf-8")
@@ -81,15 +82,14 @@ def build(cfg) -> Path:
         for data, verdict, figs in per_study:
             try:
                 dashboard.save(data, verdict, rule, str(out.resolve()),
-                               {k: figs[k] for k in ("best-so-far", "expected-max", "distributions", "slices")},
-                               cfg.n_resamples)
+                               {k: figs[k] for k in ("best-so-far", "expected-max", "distributions", "slices")})
             except Exception as e:  # noqa: BLE001 - the report is written; the dashboard copy is a convenience
                 log.warning("could not save the verdict into study %r for optuna-dashboard (%s: %s); "
                             "the report is written; pass dashboard=false to skip this", data.name,
                             type(e).__name__, str(e).splitlines()[0] if str(e) else "")
     if tracker is not None:  # each study's verdict, and the report's files, on its MLflow parent run
         for data, verdict, _ in per_study:
-            tracker.log_report(data.study, dashboard.note(data, verdict, rule, out.name, cfg.n_resamples),
+            tracker.log_report(data.study, dashboard.note(data, verdict, rule, out.name),
                                [out, out.with_suffix(".csv")])
     log.info("report: %s (%.1f MB); table: %s", out, out.stat().st_size / 1e6, out.with_suffix(".csv"))
     return out

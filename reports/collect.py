@@ -29,6 +29,7 @@ from search.records import (
     FAIL_REASON,
     METRIC,
     N_PARAMS,
+    REEVAL_LOOKS,
     REEVAL_SUFFIX,
     SEC_PER_EPOCH,
     SEED,
@@ -70,6 +71,15 @@ class StudyData:
     reeval: pd.DataFrame | None = None  # one row per re-evaluation run: cell, seed, val, test, ...
     distributions: dict = field(default_factory=dict)  # parameter -> Optuna distribution (for log axes)
     study: optuna.Study | None = None
+    reeval_looks: list[int] = field(default_factory=list)  # seeds a cell at which adaptive re-evaluation looked
+
+    def reeval_seconds_per_run(self, cells) -> float:
+        """Mean seconds of one re-evaluation run of `cells` (epochs x seconds per epoch; nan when not stored)."""
+        if self.reeval is None or not {"sec_per_epoch", "epochs"} <= set(self.reeval.columns):
+            return float("nan")
+        runs = self.reeval[self.reeval[CELL].isin(list(cells))]
+        seconds = pd.to_numeric(runs.sec_per_epoch, errors="coerce") * pd.to_numeric(runs.epochs, errors="coerce")
+        return float(seconds.mean()) if seconds.notna().any() else float("nan")
 
     @property
     def maximize(self) -> bool:
@@ -213,6 +223,8 @@ def load(storage, name: str) -> StudyData:
         "test": t.user_attrs.get(score_attr("test", metric["name"])),
         "n_params": t.user_attrs.get(N_PARAMS),
         "sec_per_epoch": t.user_attrs.get(SEC_PER_EPOCH),
+        "epochs": t.user_attrs.get(EPOCHS),
     } for t in runs.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))])
     data.reeval = table if len(table) else None
+    data.reeval_looks = sorted(int(n) for n in runs.user_attrs.get(REEVAL_LOOKS, []))
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from omegaconf import OmegaConf
@@ -9,6 +10,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from search.config import StorageConfig, TrackingConfig
 from search.errors import UserError
+
+log = logging.getLogger("reports")
 
 HELP = """usage: python -m reports [key=value ...]
 
@@ -21,10 +24,9 @@ Optuna storage. Options (defaults in brackets):
   rope_relative=0.01     ... for every other metric: +-1 % of the cells' mean score
   min_trials=5           finished (completed or pruned) search trials per cell below which the verdict is
                          "not enough evidence"
-  min_seeds=3            re-evaluation seeds per cell needed to use them (else the search's trials are used)
-  confidence=0.95        of the bootstrap interval
-  n_resamples=2000       bootstrap resamples
-  bootstrap_seed=0       fixes the bootstrap, so the same studies give the same report
+  min_seeds=2            re-evaluation seeds per cell needed for a verdict with an interval (with fewer, the
+                         search's best trials give a descriptive comparison only)
+  confidence=0.95        of Welch's t interval (over all the looks of adaptive re-evaluation)
   dashboard=true         also save the verdict (a note) and the main figures into each study for optuna-dashboard
   images=null            png or svg: also write every figure as an image beside the HTML (needs kaleido)
   tracking=mlflow        also store the verdict, the CSV and the HTML as artifacts of each study's MLflow parent
@@ -41,10 +43,10 @@ class ReportConfig:
     rope_points: float = 0.5
     rope_relative: float = 0.01
     min_trials: int = 5
-    min_seeds: int = 3
+    min_seeds: int = 2
     confidence: float = 0.95
-    n_resamples: int = 2000
-    bootstrap_seed: int = 0
+    n_resamples: int | None = None  # unused: the interval was a bootstrap before it was Welch's; accepted (with a
+    bootstrap_seed: int | None = None  # warning) so that older command lines still run
     dashboard: bool = True
     images: str | None = None
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
@@ -56,7 +58,6 @@ _RULES = (
     ("min_trials", lambda v: v >= 1, "a whole number >= 1"),
     ("min_seeds", lambda v: v >= 2, "a whole number >= 2 (one seed has no spread)"),
     ("confidence", lambda v: 0 < v < 1, "in (0, 1), e.g. 0.95"),
-    ("n_resamples", lambda v: v >= 100, "a whole number >= 100"),
     ("images", lambda v: v in (None, "png", "svg"), "png, svg or null"),
     ("tracking.kind", lambda v: v in ("none", "mlflow"), "none or mlflow (tracking=mlflow, as for the search)"),
 )
@@ -77,4 +78,7 @@ def parse(argv: list[str]) -> ReportConfig:
         value = OmegaConf.select(cfg, key)
         if not valid(value):
             raise UserError(f"{key}={value} is invalid: it must be {what}")
+    for key in ("n_resamples", "bootstrap_seed"):
+        if OmegaConf.select(cfg, key) is not None:
+            log.warning("%s is no longer used: the verdict's interval is Welch's t, not a bootstrap; drop it", key)
     return OmegaConf.to_object(cfg)

@@ -12,7 +12,7 @@ import plotly.io as pio
 import plotly.offline
 
 import search
-from reports.verdict import evidence, fmt, odds_text
+from reports.wording import evidence, fmt, odds_text
 from search.resume import setting_changes
 from search.storage.urls import mask_all
 
@@ -42,7 +42,7 @@ def _verdict_class(winner: str | None) -> str:
     return winner or "none"
 
 
-def summary_html(table: pd.DataFrame, verdicts: list, resamples: int, confidence: float) -> str:
+def summary_html(table: pd.DataFrame, verdicts: list, confidence: float) -> str:
     pct = round(100 * confidence)
     head = ("<tr><th>dataset (study)</th><th>metric</th><th>verdict</th>"
             f"<th>LSTM's advantage [{pct} % interval]<br>(positive: LSTM better)</th><th>from</th>"
@@ -60,7 +60,7 @@ def summary_html(table: pd.DataFrame, verdicts: list, resamples: int, confidence
             f"<td class='verdict {_verdict_class(winner)}'>{esc(r.verdict)}</td>"
             f"<td>{fmt(r.lstm_advantage)} {esc(unit)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]; ROPE ±{fmt(r.rope, 3)}</td>"
             f"<td>{esc(r.effect_source)}</td>"
-            f"<td>{esc(odds_text(verdict, resamples))}</td>"
+            f"<td>{esc(odds_text(verdict))}</td>"
             f"<td>{fmt(r.lstm_best_test)} / {fmt(r.gru_best_test)} / {fmt(r.baseline_test)} "
             f"<small>({esc(r.baseline)})</small></td>"
             f"<td>{fmt(r.lstm_params)} / {fmt(r.gru_params)}</td>"
@@ -77,7 +77,7 @@ def card_html(card: dict) -> str:
     return f"<table class='card'>{rows}</table>"
 
 
-def study_section(index: int, data, verdict, r: dict, figures: list[str], resamples: int) -> str:
+def study_section(index: int, data, verdict, r: dict, figures: list[str]) -> str:
     winner_class = _verdict_class(verdict.winner)
     differ = setting_changes(data.study.get_trials(deepcopy=False)) if data.study is not None else []
     changes = (" Settings that differ between runs (a trial's cost, not what its score means): "
@@ -87,7 +87,7 @@ def study_section(index: int, data, verdict, r: dict, figures: list[str], resamp
     return (
         f"<section id='study-{index}'><h2>{esc(data.label)}</h2>"
         f"<p><span class='verdict {winner_class}'>Verdict: {esc(verdict.label)}</span>. "
-        f"{esc(evidence(verdict, data.metric, resamples))}</p>"
+        f"{esc(evidence(verdict, data.metric))}</p>"
         f"<p class='meta'>Trials: {esc(counts)}.{changes}</p>"
         + "".join(figures)
         + "<h3>Dataset</h3>" + card_html(mask_all(data.dataset))

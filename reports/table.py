@@ -24,8 +24,11 @@ def row(data: StudyData, verdict: Verdict) -> dict:
         "lstm_advantage": verdict.effect,
         "ci_low": verdict.low,
         "ci_high": verdict.high,
+        "ci_confidence": verdict.confidence,
+        "reeval_looks": verdict.looks,
         "p_other_better": verdict.p_other_better,
         "rope": verdict.rope,
+        "seeds_needed": verdict.seeds_needed,
         "baseline": baseline.get("name"),
         "baseline_test": baseline.get("test"),
     }

@@ -73,7 +73,7 @@ def scripts(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
     search = shlex.join([*command, f"workers={c.workers_per_task}", f"train.threads={threads}",
                          "search.reeval_seeds=0"])
     out = {"search": "\n".join(_header(cfg, name, True) + body + [f"exec {search} {storage}", ""])}
-    if cfg.search.reeval_seeds > 0:
+    if cfg.search.reeval_seeds != 0:
         reeval = shlex.join([*command, "stage=reeval", f"search.reeval_seeds={cfg.search.reeval_seeds}",
                                        f"train.threads={c.cpus_per_task}"])
         out["reeval"] = "\n".join(_header(cfg, name + "-reeval", False) + body + [f"exec {reeval} {storage}", ""])

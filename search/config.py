@@ -86,8 +86,10 @@ class SearchConfig:
     study_name: str = MISSING
     n_trials: int = 20  # the study's total of finished (complete + pruned) trials, not a count per run
     timeout: float | None = None  # seconds for this run; None: no limit
-    reeval_seeds: int = 3  # after the search, retrain each cell's best with this many seeds; 0: skip (the verdict
-    # then rests on one seed a cell)
+    reeval_seeds: Any = "auto"  # after the search, retrain each cell's best: auto (in rounds until the verdict is
+    # decided, search/reeval.py), or this many seeds; 0: skip (the verdict is then descriptive only)
+    reeval_max_seeds: int = 6  # reeval_seeds=auto: at most this many seeds a cell (looks at 2, 4, 6)
+    reeval_timeout: float | None = None  # seconds of re-evaluation after which no new run starts; None: no limit
 
 
 @dataclass
@@ -179,8 +181,12 @@ _RULES = (
     ("storage.heartbeat_interval", lambda v: v >= 1, "a whole number of seconds >= 1"),
     ("workers", lambda v: 1 <= v <= 512, "a whole number from 1 to 512 (processes on this machine)"),
     ("seed", lambda v: 0 <= v < 2**63, "a whole number from 0 to 2**63 - 1"),
-    ("search.reeval_seeds", lambda v: 0 <= v <= 1000, "a whole number from 0 to 1000 (0: no re-evaluation after "
-     "the search)"),
+    ("search.reeval_seeds", lambda v: v == "auto" or (type(v) is int and 0 <= v <= 1000),
+     "auto (rounds of seeds until the verdict is decided) or a whole number from 0 to 1000 (0: no re-evaluation "
+     "after the search)"),
+    ("search.reeval_max_seeds", lambda v: 2 <= v <= 1000, "a whole number from 2 to 1000 (seeds a cell at most)"),
+    ("search.reeval_timeout", lambda v: v is None or 0 < v < float("inf"), "a number of seconds > 0, or null for "
+     "no limit"),
     ("trial", lambda v: v is None or v >= 0, "a trial number >= 0"),
     ("cluster.tasks", lambda v: 1 <= v <= 100_000, "a whole number from 1 to 100,000 (Slurm array tasks)"),
     ("cluster.workers_per_task", lambda v: 1 <= v <= 512, "a whole number from 1 to 512"),

@@ -54,6 +54,7 @@ DATASET_CARD = "dataset"  # the dataset card, with "baseline": {"name", "val", "
 SPACE = "space"  # the search space as described to the user
 SAMPLER_RUNS = "sampler_runs"  # runs that have sampled from the study (seeds each run's samplers apart)
 OF_STUDY = "of_study"  # a re-evaluation study: the name of the study it re-evaluates
+REEVAL_LOOKS = "reeval_looks"  # ... and the seed counts a cell at which its verdict was looked at (search/reeval.py)
 REEVAL_SUFFIX = ".reeval"
 
 

@@ -173,9 +173,9 @@ def run(cfg: DictConfig) -> optuna.Study:
         tracker.start(study)  # the study's parent run, created or continued, and the trials it lacks
     _search(cfg, task, study, device, run_number)
     print(summary(study, task))
-    if cfg.search.reeval_seeds > 0:
+    if cfg.search.reeval_seeds != 0:
         if best_per_cell(study.get_trials(deepcopy=False), maximizes(study)):
-            reevaluate(study, task.to(device), cfg.search.reeval_seeds, device)
+            _reevaluate(cfg, study, task.to(device), cfg.search.reeval_seeds, device)
         else:
             log.warning("re-evaluation skipped: the study has no complete trial yet")
     if tracker is not None:
@@ -207,11 +207,15 @@ def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) ->
     check_same_experiment(study, cfg, task, resolved(cfg))
     task.to(device)
     if cfg.stage.value == "reeval":
-        reevaluate(study, task, cfg.search.reeval_seeds or 3, device)
+        _reevaluate(cfg, study, task, cfg.search.reeval_seeds or "auto", device)
         print(verdict(storage, study.study_name))
     else:
         replay(study, cfg.trial, task, device)
     return study
+
+
+def _reevaluate(cfg: DictConfig, study: optuna.Study, task: Task, seeds, device: torch.device) -> None:
+    reevaluate(study, task, device, seeds, cfg.search.reeval_max_seeds, cfg.search.reeval_timeout)
 
 
 def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.device, run_number: int) -> None:

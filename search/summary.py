@@ -68,10 +68,11 @@ def verdict(storage, name: str) -> str:
     """The verdict on the study, by the report's own rule and default settings (reports/verdict.py)."""
     from reports.collect import load
     from reports.config import ReportConfig
-    from reports.verdict import decide, evidence
+    from reports.verdict import decide
+    from reports.wording import evidence
 
     settings = ReportConfig()
     data = load(storage, name)
     decided = decide(data, settings)
-    return (f"\nverdict on study '{name}': {decided.label}. {evidence(decided, data.metric, settings.n_resamples)}\n"
+    return (f"\nverdict on study '{name}': {decided.label}. {evidence(decided, data.metric)}\n"
             "(python -m reports writes the whole report: figures, costs and the rule)")

@@ -22,13 +22,18 @@ import plotly.offline
 import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
+from scipy import stats
 
 from conftest import run_search
+from reports import budget
+from reports.budget import last_doubling_gain, seed_luck
 from reports.collect import StudyData, trial_table
 from reports.config import ReportConfig, parse
 from reports.expected_max import expected_max
 from reports.table import summary_table
-from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide, evidence
+from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide
+from reports.welch import welch_df
+from reports.wording import evidence
 from synthetic import make_study
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -69,25 +74,41 @@ def _data(lstm, gru, maximize=True, unit="%", reeval=None, rnn=()) -> StudyData:
     return StudyData("s", metric, {"name": "d"}, {}, trial_table(trials, metric["name"], maximize), {}, reeval)
 
 
-def _reeval(lstm, gru):
-    return pd.DataFrame([{"cell": "lstm", "test": t} for t in lstm] + [{"cell": "gru", "test": t} for t in gru])
+def _reeval(lstm, gru, val_sd=None):
+    """Re-evaluation runs with these test scores; with `val_sd`, validation scores spread that much a seed (else the
+    test scores)."""
+    rng = np.random.default_rng(7)
+    rows = [{"cell": "lstm", "test": t} for t in lstm] + [{"cell": "gru", "test": t} for t in gru]
+    for r in rows:
+        r["val"] = r["test"] if val_sd is None else 80.0 + rng.normal(0, val_sd)
+    return pd.DataFrame(rows)
 
 
-def _percentile_bootstrap(a, b, stat, confidence=0.95, n=20000, seed=123):
-    rng = np.random.default_rng(seed)
-    draws = np.array([stat(rng.choice(a, len(a)), rng.choice(b, len(b))) for _ in range(n)])
-    return np.percentile(draws, [50 * (1 - confidence), 50 * (1 + confidence)]), draws
-
-
-def test_reeval_verdict_matches_an_independent_bootstrap():
+def test_reeval_verdict_is_welchs_interval_as_scipy_computes_it():
     lstm, gru = [81.0, 82.5, 80.7, 83.1, 81.9], [78.2, 79.0, 77.5, 79.9, 78.4]
     trials = [(70 + i, 70 + i) for i in range(6)]
     v = decide(_data(trials, trials, reeval=_reeval(lstm, gru)), ReportConfig())
-    assert v.source == "re-evaluation"
+    assert v.source == "re-evaluation" and v.looks == 1 and v.level == 0.95
     assert v.effect == pytest.approx(np.mean(lstm) - np.mean(gru))
-    (low, high), draws = _percentile_bootstrap(np.array(lstm), np.array(gru), lambda a, b: a.mean() - b.mean())
-    assert v.low == pytest.approx(low, abs=0.15) and v.high == pytest.approx(high, abs=0.15)
-    assert v.label == "LSTM" and v.winner == "lstm" and v.p_other_better == pytest.approx(np.mean(draws < 0), abs=0.01)
+    welch = stats.ttest_ind(lstm, gru, equal_var=False, alternative="less")  # H0: the LSTM at least as good
+    low, high = stats.ttest_ind(lstm, gru, equal_var=False).confidence_interval(0.95)
+    assert (v.low, v.high) == (pytest.approx(low), pytest.approx(high))
+    assert v.label == "LSTM" and v.winner == "lstm" and v.decided
+    assert v.p_other_better == pytest.approx(1 - welch.pvalue)  # P(GRU >= LSTM): the other side's p-value
+    assert v.spreads["gru"] == pytest.approx(np.std(gru, ddof=1))
+
+
+def test_adaptive_looks_widen_each_interval_by_bonferroni():
+    lstm, gru = [81.0, 82.5, 80.7, 83.1], [78.2, 79.0, 77.5, 79.9]
+    trials = [(70 + i, 70 + i) for i in range(6)]
+    data = _data(trials, trials, reeval=_reeval(lstm, gru))
+    data.reeval_looks = [2, 4, 6]
+    v = decide(data, ReportConfig())
+    low, high = stats.ttest_ind(lstm, gru, equal_var=False).confidence_interval(1 - 0.05 / 3)
+    assert (v.looks, v.level) == (3, pytest.approx(1 - 0.05 / 3))
+    assert (v.low, v.high) == (pytest.approx(low), pytest.approx(high))
+    text = evidence(v, {"name": "accuracy", "unit": "%"})
+    assert "95 % interval (over 3 looks)" in text and "looked at 3 times" in text and "98.3 % interval" in text
 
 
 def test_minimised_metric_orients_the_effect_and_the_rope_is_relative():
@@ -95,27 +116,40 @@ def test_minimised_metric_orients_the_effect_and_the_rope_is_relative():
     trials = [(50 - i, 50 - i) for i in range(6)]
     v = decide(_data(trials, trials, maximize=False, unit="passengers", reeval=_reeval(lstm, gru)), ReportConfig())
     assert v.effect == pytest.approx(np.mean(gru) - np.mean(lstm)) and v.effect < 0
+    assert v.high < 0 and v.low == pytest.approx(v.effect - (v.high - v.effect))
     assert v.rope == pytest.approx(0.01 * np.mean([np.mean(lstm), np.mean(gru)]))
     assert v.label == "GRU" and v.winner == "gru"
 
 
-def test_cells_that_score_the_same_in_every_resample_are_said_to_tie():
+def test_cells_that_score_the_same_on_every_seed_are_said_to_tie():
     trials = [(100.0, 100.0)] * 6  # a task both cells solve: every trial at 100 %
-    v = decide(_data(trials, trials), ReportConfig())
-    assert v.tied == 1 and v.effect == 0 and v.label == EQUIVALENT
-    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
-    assert "the two cells scored the same in every resample" in text and "P(other" not in text
+    v = decide(_data(trials, trials, reeval=_reeval([100.0] * 3, [100.0] * 3)), ReportConfig())
+    assert v.tied == 1 and v.effect == 0 and v.label == EQUIVALENT and (v.low, v.high) == (0, 0)
+    text = evidence(v, {"name": "accuracy", "unit": "%"})
+    assert "the two cells scored the same on every seed" in text and "P(other" not in text
     lstm, gru = [81.0, 82.5, 80.7], [78.2, 79.0, 77.5]
     apart = decide(_data(trials, trials, reeval=_reeval(lstm, gru)), ReportConfig())
-    assert apart.tied == 0 and "P(other cell better) < 0.0005" in evidence(apart, {"name": "a", "unit": "%"}, 2000)
+    p = 1 - stats.ttest_ind(lstm, gru, equal_var=False, alternative="less").pvalue
+    assert apart.tied == 0 and f"P(other cell better) {p:.3g} (Welch, one-sided)" in evidence(
+        apart, {"name": "a", "unit": "%"})
 
 
 def test_equivalent_undecided_and_not_enough_evidence():
-    trials = [(75 - i, 75 - i) for i in range(6)]  # each cell's best first: not still improving
+    trials = [(75 - i, 75 - i) for i in range(6)]
     same = [80.0, 80.1, 79.9, 80.05, 79.95, 80.0]
     assert decide(_data(trials, trials, reeval=_reeval(same, same[::-1])), ReportConfig()).label == EQUIVALENT
-    spread_l, spread_g = [75.0, 85.0, 78.0, 83.0], [76.0, 84.0, 79.0, 80.0]
-    assert decide(_data(trials, trials, reeval=_reeval(spread_l, spread_g)), ReportConfig()).label == UNDECIDED
+    spread_l, spread_g = [75.0, 85.0, 78.0, 83.0], [76.0, 84.0, 79.0, 79.0]
+    undecided = decide(_data(trials, trials, reeval=_reeval(spread_l, spread_g)), ReportConfig())
+    assert undecided.label == UNDECIDED and not undecided.decided
+    # the seeds that would decide it: the interval at that n, at these spreads, just clears the ROPE
+    n, sd_l, sd_g = undecided.seeds_needed, np.std(spread_l, ddof=1), np.std(spread_g, ddof=1)
+    margin = abs(undecided.effect) - 0.5
+
+    def half(k):
+        return stats.t.ppf(1 - 0.05 / 4, welch_df(sd_l ** 2, k, sd_g ** 2, k)) * np.hypot(sd_l, sd_g) / k ** .5
+
+    assert half(n) < margin <= half(n - 1), "two looks planned from here: each at 97.5 %"
+    assert f"about {n} seeds a cell" in evidence(undecided, {"name": "accuracy", "unit": "%"})
     few = decide(_data(trials[:3], trials, reeval=_reeval(spread_l, spread_g)), ReportConfig())
     assert few.label == NOT_ENOUGH and "lstm has 3 finished search trials" in few.source_detail
     only_lstm = decide(_data(trials, []), ReportConfig())
@@ -126,63 +160,71 @@ def test_with_a_plain_rnn_each_gated_cell_is_compared_with_it():
     lstm = [(80.0 + d, 80.0 + d) for d in (1.0, -0.5, 0.3, -1.0, 0.2, -0.2)]
     gru = [(79.5 + d, 79.5 + d) for d in (0.8, -0.4, 0.1, -0.9, 0.3, -0.6)]
     rnn = [(60.0 + d, 60.0 + d) for d in (1.5, -2.0, 0.5, -1.0, 0.7, -0.3)]
-    v = decide(_data(lstm, gru, rnn=rnn), ReportConfig())
+    reeval = pd.concat([_reeval([81.0, 80.2], [79.9, 80.6]),
+                        pd.DataFrame([{"cell": "rnn", "test": t, "val": t} for t in (61.0, 60.1)])])
+    v = decide(_data(lstm, gru, rnn=rnn, reeval=reeval), ReportConfig())
     assert v.pair == ("lstm", "gru") and set(v.scores) == {"lstm", "gru"}
     assert [(g.pair, g.label, g.winner) for g in v.gating] == [(("lstm", "rnn"), "LSTM", "lstm"),
                                                                 (("gru", "rnn"), "GRU", "gru")]
-    assert v.gating[0].effect == pytest.approx(81.0 - 61.5)
-    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
+    assert v.gating[0].effect == pytest.approx(80.6 - 60.55)
+    text = evidence(v, {"name": "accuracy", "unit": "%"})
     assert text.startswith("LSTM's advantage over the GRU")
-    assert "Is gating needed? LSTM against the plain RNN: LSTM. LSTM's advantage over the RNN: 19.5 points" in text
+    assert "Is gating needed? LSTM against the plain RNN: LSTM. LSTM's advantage over the RNN: 20.05 points" in text
     assert "Is gating needed? GRU against the plain RNN: GRU." in text
     row = summary_table([(_data(lstm, gru, rnn=rnn), v)]).iloc[0]
     assert row.lstm_vs_rnn == "LSTM" and row.gru_vs_rnn == "GRU" and row.rnn_best_test == 61.5
     assert not decide(_data(lstm, gru), ReportConfig()).gating, "no RNN searched: no gating verdicts"
 
 
-def test_a_search_still_improving_says_so_and_suggests_a_budget():
-    lstm = [(80.0 + d, 80.0 + d) for d in (1.0, -0.5, 0.3, -1.0, 0.2, -0.2, 0.1, -0.3, 0.0, -0.1)]
-    gru = [(79.0 + d, 79.0 + d) for d in (0.1, -0.5, 0.3, -1.0, 0.2, -0.2, 0.1, -0.3, 0.0, 2.5)]  # best: the last
-    v = decide(_data(lstm, gru), ReportConfig())
-    assert v.still_improving == {"gru": (10, 10)} and v.suggested_trials == 40
+def test_a_search_still_improving_beyond_seed_luck_says_so_and_suggests_a_budget():
+    flat = [(80.0 + d, 80.0 + d) for d in (0.3, -0.5, 0.3, -0.4, 0.2, -0.2, 0.1, -0.3, 0.0, -0.1)]
+    rising = [(70.0 + i, 70.0 + i) for i in range(10)]  # each trial a point better than the one before
+    undecided = _reeval([75.0, 85.0, 78.0], [76.0, 84.0, 79.0], val_sd=0.3)
+    v = decide(_data(flat, rising, reeval=undecided), ReportConfig())
+    assert v.budget_checked and set(v.still_improving) == {"gru"} and v.suggested_trials == 40
+    gain, n = v.still_improving["gru"]
+    assert n == 10 and gain == pytest.approx(last_doubling_gain([t for t, _ in rising])
+                                             - budget.seed_spread(undecided, ["gru", "lstm"]) * seed_luck(10)[0])
     assert v.label == "budget too small"
-    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
-    assert "gru's best came at its finished trial 10 of 10" in text and "search.n_trials=40" in text
-    early = decide(_data(lstm, gru[::-1]), ReportConfig())
-    assert early.still_improving == {} and early.suggested_trials is None and "Budget" not in evidence(
-        early, {"name": "accuracy", "unit": "%"}, 2000)
+    text = evidence(v, {"name": "accuracy", "unit": "%"})
+    assert "gru's rose" in text and "over its last 5 of 10 completed trials" in text and "search.n_trials=40" in text
+    noisy = decide(_data(flat, rising, reeval=_reeval([75.0, 85.0, 78.0], [76.0, 84.0, 79.0], val_sd=8.0)),
+                   ReportConfig())
+    assert noisy.still_improving == {}, "seeds spread as widely as the rise: it may be luck, not said to improve"
+    unknown = decide(_data(flat, rising), ReportConfig())
+    assert not unknown.budget_checked and unknown.still_improving == {}
+    assert "not checked without re-evaluation runs" in evidence(unknown, {"name": "accuracy", "unit": "%"})
 
 
 def test_a_best_trial_cut_off_while_learning_says_so_and_suggests_epochs():
     lstm = [(80.0 + d, 80.0 + d) for d in (1.0, -0.5, 0.3, -1.0, 0.2, -0.2)]
     gru = [(80.0 + d, 80.0 + d) for d in (0.9, -0.4, 0.2, -1.1, 0.3, -0.3)]
-    assert decide(_data(lstm, gru), ReportConfig()).still_learning == {}, "no best epochs (an older storage): none"
-    data = _data(lstm, gru)
+    undecided = _reeval([75.0, 85.0, 78.0], [76.0, 84.0, 79.0], val_sd=0.3)
+    assert decide(_data(lstm, gru, reeval=undecided), ReportConfig()).still_learning == {}, "no best epochs: none"
+    data = _data(lstm, gru, reeval=undecided)
     best = data.trials.groupby("cell").value.idxmax()
     data.trials["epochs"], data.trials["best_epoch"] = 8, 3  # stopped by patience: 5 epochs without improving
     data.trials.loc[best["gru"], "best_epoch"] = 8  # the GRU's best trial improved to its last epoch, 8 of 8
     v = decide(data, ReportConfig())
     assert v.still_learning == {"gru": 8} and v.suggested_epochs == 16 and v.still_improving == {}
     assert v.label == "budget too small", "an undecided verdict with a cell still learning asks for a larger budget"
-    text = evidence(v, {"name": "accuracy", "unit": "%"}, 2000)
+    text = evidence(v, {"name": "accuracy", "unit": "%"})
     assert "still learning when their training stopped" in text and "gru at epoch 8 of 8" in text
     assert "train.max_epochs=16" in text
     row = summary_table([(data, v)]).iloc[0]
     assert row.still_learning == "gru" and row.suggested_max_epochs == 16
 
 
-def test_search_verdict_uses_each_cells_best_trial_by_validation():
+def test_search_only_verdict_is_descriptive_without_interval_or_winner():
     lstm = [(70.0, 69.0), (75.0, 74.0), (72.0, 73.5), (71.0, 70.0), (74.0, 76.0), (73.0, 72.0)]
     gru = [(71.0, 70.5), (73.0, 71.0), (69.0, 68.0), (72.5, 72.0), (70.0, 69.5), (68.0, 67.0)]
-    v = decide(_data(lstm, gru), ReportConfig())
+    v = decide(_data(lstm, gru, reeval=_reeval([74.0], [71.0])), ReportConfig())  # one seed a cell: too few
     assert v.source == "search" and v.scores == {"lstm": 74.0, "gru": 71.0} and v.effect == pytest.approx(3.0)
-
-    def best_test(sample):
-        return sample[np.argmax(sample[:, 0]), 1]
-
-    (low, high), _ = _percentile_bootstrap(np.array(lstm), np.array(gru), lambda a, b: best_test(a) - best_test(b),
-                                           n=5000)
-    assert v.low == pytest.approx(low, abs=0.6) and v.high == pytest.approx(high, abs=0.6)
+    assert v.label == "LSTM ahead (descriptive)" and v.winner is None and not v.decided
+    assert np.isnan(v.low) and np.isnan(v.high) and np.isnan(v.p_other_better)
+    text = evidence(v, {"name": "accuracy", "unit": "%"})
+    assert "(no interval; ROPE ±0.5)" in text and "descriptive" in text and "search.reeval_seeds=auto" in text
+    assert decide(_data(gru, lstm), ReportConfig()).label == "GRU ahead (descriptive)"
 
 
 def test_bad_report_options_are_one_line_errors():
@@ -328,10 +370,10 @@ def test_a_report_at_90_percent_confidence_says_90_and_never_95(tmp_path):
     text = html.replace(plotly.offline.get_plotlyjs(), "")  # plotly.js, inlined, is not the report's text
     assert "[90 % interval]" in text, "the summary table's heading"
     assert "90 % interval [" in text, "the study's verdict"
-    assert "90 % percentile bootstrap" in text, "the rule"
+    assert "Welch's t, 90 %" in text, "the rule"
     assert "95 %" not in text and "95%" not in text
     note = optuna_dashboard.get_note(optuna.load_study(study_name="toy", storage=storage))
-    assert "90 % interval [" in note and "90 % percentile bootstrap" in note and "95 %" not in note
+    assert "90 % interval [" in note and "Welch's t, 90 %" in note and "95 %" not in note
 
 
 def test_password_in_the_storage_url_never_reaches_the_report(tmp_path, postgres_url):

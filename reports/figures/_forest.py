@@ -63,7 +63,7 @@ def _draw(info: _ForestInfo) -> go.Figure:
                                              symbol="diamond" if "ROPE" not in name else "square")))
     fig.add_vline(x=0, line_color="#444", line_width=1)
     fig.update_xaxes(title_text="LSTM's advantage over the GRU, % of the GRU's score (positive: LSTM better; "
-                                "interval: bootstrap)")
+                                "interval: Welch's t)")
     fig.update_yaxes(type="category", autorange="reversed")
     fig.update_layout(title="Verdict per dataset: effect and interval",
                       **{**LAYOUT, "height": 200 + 50 * info.n_datasets,

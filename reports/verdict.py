@@ -18,7 +18,7 @@ spreads. ROPE, the region of practical equivalence, is `rope_points` for metrics
 accuracy) and `rope_relative` times the cells' mean score for every other metric (1 % of the error).
 With the plain RNN searched too (model.cell: [lstm, gru, rnn]), the LSTM-GRU verdict stays the headline and each
 gated cell is also compared with the RNN by the same rule ("is gating needed here?").
-Budget (reports/budget.py): a cell whose expected best validation score still rose beyond seed luck in its last
+Budget (reports/budget.py): a cell whose best validation score still rose beyond seed luck over its last
 doubling of trials may still be improving; a best trial best at its last epoch was still learning. The verdict
 says so with the budget it suggests, and a "no clear winner" becomes "budget too small".
 """
@@ -119,7 +119,8 @@ def _from_reeval(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
         iv.effect, iv.low, iv.high, iv.p_other, rope, scores, spreads, tied=float(iv.se == 0 and iv.effect == 0),
         confidence=cfg.confidence, looks=looks, level=iv.level, decided=label != UNDECIDED)
     if not verdict.decided:
-        verdict.seeds_needed = welch.seeds_needed(spreads[a], spreads[b], iv.effect, rope, cfg.confidence, looks + 1)
+        verdict.seeds_needed = welch.seeds_needed(spreads[a], spreads[b], iv.effect, rope, cfg.confidence,
+                                                    data.reeval_looks)
     verdict.sec_per_run = data.reeval_seconds_per_run(pair)
     return verdict
 
@@ -169,14 +170,15 @@ def compare(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
 
 def _budget(data: StudyData, cfg, verdict: Verdict) -> None:
     cells = data.cells()
-    spread = budget.seed_spread(data.reeval, cells)
+    spread, df = budget.seed_spread(data.reeval, cells)
     verdict.budget_checked = bool(np.isfinite(spread))
     for cell in cells:
         mine = data.by_cell[cell]
-        values = mine.trials.loc[mine.trials.state == "COMPLETE", "value"].dropna().to_numpy(float)
+        done = mine.trials[mine.trials.state == "COMPLETE"].sort_values("number")  # in the order they ran
+        values = done.value.dropna().to_numpy(float)
         if len(values):
             rope = rope_width(data, {cell: float(mine.best.value)}, cfg.rope_points, cfg.rope_relative)
-            gain = budget.still_improving(values, data.maximize, spread, rope)
+            gain = budget.still_improving(values, data.maximize, spread, df, rope)
             if gain is not None:
                 verdict.still_improving[cell] = (gain, len(values))
         epochs = budget.still_learning(mine.best)

@@ -67,10 +67,20 @@ def interval(a, b, confidence: float, looks: int = 1) -> Interval:
     return Interval(effect, effect - half, effect + half, p_other, se, df, level)
 
 
-def seeds_needed(sd_a: float, sd_b: float, effect: float, rope: float, confidence: float, looks: int,
+def seed_looks(max_seeds: int) -> list[int]:
+    """The seed counts a cell at which adaptive re-evaluation looks: 2, 4, 8, ... below the cap, then the cap."""
+    looks, n = [], 2
+    while n < max_seeds:
+        looks.append(n)
+        n *= 2
+    return [*looks, max_seeds]
+
+
+def seeds_needed(sd_a: float, sd_b: float, effect: float, rope: float, confidence: float, looks: list[int],
                  cap: int = 100_000) -> int | None:
     """Seeds a cell (the same for both) at which the interval, at these spreads and this effect, would lie wholly
-    outside the ROPE (|effect| > rope) or wholly inside it (|effect| < rope); None when the effect sits on the
+    outside the ROPE (|effect| > rope) or wholly inside it (|effect| < rope), counting the looks already taken
+    (`looks`) and those an adaptive re-evaluation up to that many seeds adds; None when the effect sits on the
     ROPE's edge or more than `cap` seeds would be needed. An estimate: the spreads and the effect are themselves
     estimated from the seeds so far."""
     margin = abs(abs(effect) - rope)
@@ -79,10 +89,11 @@ def seeds_needed(sd_a: float, sd_b: float, effect: float, rope: float, confidenc
         return None
     if spread == 0:
         return 2
-    level = look_level(confidence, looks)
-    guess = max(2, math.ceil((stats.norm.ppf(0.5 + level / 2) * spread / margin) ** 2))
-    for n in range(guess, cap + 1):  # t's quantile exceeds the normal's: never fewer than `guess`
-        df = welch_df(sd_a ** 2, n, sd_b ** 2, n)
-        if stats.t.ppf(0.5 + level / 2, df) * spread / math.sqrt(n) < margin:
+    level = look_level(confidence, len(looks) + 1)  # at least one look more than now: a lower bound on n
+    n = max(2, math.ceil((stats.norm.ppf(0.5 + level / 2) * spread / margin) ** 2))
+    while n <= cap:  # t's quantile exceeds the normal's, and more looks widen it: never fewer than the guess
+        level = look_level(confidence, len(set(looks) | set(seed_looks(n))))
+        if stats.t.ppf(0.5 + level / 2, welch_df(sd_a ** 2, n, sd_b ** 2, n)) * spread / math.sqrt(n) < margin:
             return n
+        n += 1 if n < 1000 else n // 1000
     return None

@@ -83,7 +83,7 @@ def budget_text(verdict: Verdict) -> str:
     if verdict.still_improving:
         late = "; ".join(f"{cell}'s rose {fmt(gain, 3)} beyond seed luck over its last {n - n // 2} of {n} completed "
                          f"trials" for cell, (gain, n) in verdict.still_improving.items())
-        text += (f" Budget: the search may still be improving (expected best validation score: {late}, more than "
+        text += (f" Budget: the search may still be improving (best validation score so far: {late}, more than "
                  f"the ROPE): more trials may change the answer; about search.n_trials={verdict.suggested_trials} "
                  "(twice the finished trials) would tell.")
     elif not verdict.budget_checked and verdict.source != "none":
@@ -110,7 +110,7 @@ def rule_text(cfg) -> str:
             f"% of the cells' mean score. Verdict: fewer than {cfg.min_trials} finished (completed or pruned) search "
             f"trials for a cell → {NOT_ENOUGH}; the whole interval above +ROPE → LSTM; below −ROPE → GRU; inside "
             f"±ROPE → {EQUIVALENT}; otherwise → {UNDECIDED}, or {BUDGET} when a cell's search may still be improving "
-            f"(its expected best validation score rose beyond seed luck by more than the ROPE over its last doubling "
+            f"(its best validation score so far rose beyond seed luck by more than the ROPE over its last doubling "
             f"of trials) or its best trial scored its best at its last epoch (it was still learning). P(other "
             f"better) is Welch's one-sided p-value that the cell the estimate does not favour is at least as good. "
             f"With a plain RNN searched, each gated cell is compared with it by the same rule.")

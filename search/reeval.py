@@ -32,6 +32,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
+from reports.welch import seed_looks
 from search.errors import UserError
 from search.model import count_parameters
 from search.objective import train_config
@@ -90,15 +91,6 @@ def trainer(task: Task, device: torch.device) -> Trainer:
         return RunResult(run.fit.best_value, run.test, list(run.fit.history), count_parameters(run.model),
                          run.fit.sec_per_epoch, run.fit.epochs, run.fit.best_epoch)
     return train
-
-
-def seed_looks(max_seeds: int) -> list[int]:
-    """The seed counts a cell at which adaptive re-evaluation looks: 2, 4, 8, ... below the cap, then the cap."""
-    looks, n = [], 2
-    while n < max_seeds:
-        looks.append(n)
-        n *= 2
-    return [*looks, max_seeds]
 
 
 def reevaluate(study: optuna.Study, task: Task, device: torch.device, seeds: int | str = AUTO, max_seeds: int = 6,

@@ -34,7 +34,8 @@ def finished(study):
 
 
 def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=4", "train.max_epochs=2")
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=4", "train.max_epochs=2",
+                     "search.reeval_max_seeds=3")  # the default adaptive re-evaluation, to 3 seeds (looks at 2, 3)
     assert run.returncode == 0, run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
     trials = finished(study)
@@ -54,10 +55,12 @@ def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
     assert attrs["config"]["search"]["n_trials"] == 4 and attrs["config"]["model"]["cell"] in ("lstm", "gru")
     assert "lstm" in run.stdout and "gru" in run.stdout and "overall best" in run.stdout
     assert attrs["config"]["compare"]["strategy"] == "balanced"  # fair by default
-    # the default pipeline: the search, then each cell's best retrained with 3 seeds, then the verdict
-    reeval = load(tmp_path / "cellsearch.db", "sentiment.reeval").trials
-    assert sorted(t.user_attrs["cell"] for t in reeval) == ["gru"] * 3 + ["lstm"] * 3
-    assert "re-evaluation 6/6" in run.stderr and "verdict on study 'sentiment': " in run.stdout
+    # the default pipeline: the search, then each cell's best retrained in rounds of seeds, then the verdict
+    runs = load(tmp_path / "cellsearch.db", "sentiment.reeval")
+    seeds = len(runs.trials) // 2
+    assert sorted(t.user_attrs["cell"] for t in runs.trials) == ["gru"] * seeds + ["lstm"] * seeds and seeds in (2, 3)
+    assert runs.user_attrs["reeval_looks"] == [2, 3] and "re-evaluation look 1 of 2, at 2 seeds a cell" in run.stderr
+    assert "verdict on study 'sentiment': " in run.stdout
     assert "not enough evidence" in run.stdout  # 2 trials a cell: fewer than min_trials
 
     run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2", "search.reeval_seeds=0")

@@ -41,8 +41,8 @@ def main() -> None:
         output = (cwd / "search.log").read_text()
     print(f"python -m search {' '.join(overrides)}")
     print(f"wall time {wall / 60:.1f} min (target 15), peak RSS {rss:.2f} GB")
-    print(f"search: {len(trials)} trials in {minutes(trials):.1f} min; re-evaluation: {len(runs)} runs "
-          f"(first start to last end of the search's trials; the re-evaluation follows it)")
+    print(f"search: {len(trials)} trials in {minutes(trials):.1f} min; re-evaluation: {len(runs)} runs in "
+          f"{minutes(runs):.1f} min (first start to last end of each)")
     for cell in ("lstm", "gru"):
         mine = [t for t in trials if t.params.get("cell") == cell]
         states = {s.name.lower(): sum(t.state == s for t in mine) for s in (TrialState.COMPLETE, TrialState.PRUNED,

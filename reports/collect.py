@@ -31,6 +31,7 @@ from search.records import (
     N_PARAMS,
     REEVAL_LOOKS,
     REEVAL_SUFFIX,
+    RNN_KERNEL,
     SEC_PER_EPOCH,
     SEED,
     SOURCE_TRIAL,
@@ -174,6 +175,7 @@ def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str, maximize: b
             "best": t.number in best,
             "n_params": attrs.get(N_PARAMS),
             "sec_per_epoch": attrs.get(SEC_PER_EPOCH),
+            "kernel": attrs.get(RNN_KERNEL),
             "epochs": attrs.get(EPOCHS, len(t.intermediate_values) or None),
             "best_epoch": attrs.get(BEST_EPOCH),
             "start": t.datetime_start,
@@ -182,8 +184,8 @@ def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str, maximize: b
             "fail_reason": attrs.get(FAIL_REASON),
             **{f"param:{k}": v for k, v in t.params.items()},
         })
-    columns = ["number", "state", CELL, "value", "test", "best", "n_params", "sec_per_epoch", "epochs", "best_epoch",
-               "start", "complete", "duration", "fail_reason"]
+    columns = ["number", "state", CELL, "value", "test", "best", "n_params", "sec_per_epoch", "kernel", "epochs",
+               "best_epoch", "start", "complete", "duration", "fail_reason"]
     frame = pd.DataFrame(rows, columns=None if rows else columns)
     for column in ("value", "test", "n_params", "sec_per_epoch", "epochs", "best_epoch", "duration"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")

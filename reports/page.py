@@ -64,7 +64,8 @@ def summary_html(table: pd.DataFrame, verdicts: list, confidence: float) -> str:
             f"<td>{fmt(r.lstm_best_test)} / {fmt(r.gru_best_test)} / {fmt(r.baseline_test)} "
             f"<small>({esc(r.baseline)})</small></td>"
             f"<td>{fmt(r.lstm_params)} / {fmt(r.gru_params)}</td>"
-            f"<td>{fmt(r.lstm_sec_per_epoch_median, 3)} / {fmt(r.gru_sec_per_epoch_median, 3)}</td>"
+            f"<td>{fmt(r.lstm_sec_per_epoch_median, 3)} / {fmt(r.gru_sec_per_epoch_median, 3)}"
+            f"<br><small>kernel: {esc(r.lstm_kernel or '–')} / {esc(r.gru_kernel or '–')}</small></td>"
             f"<td>{fmt(r.lstm_search_minutes, 3)} / {fmt(r.gru_search_minutes, 3)} "
             f"({fmt(r.study_wall_minutes, 3)})</td>"
             "</tr>")

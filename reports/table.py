@@ -49,6 +49,7 @@ def row(data: StudyData, verdict: Verdict) -> dict:
             f"{cell}_params": np.nan if best is None else best.n_params,
             f"{cell}_sec_per_epoch_median": float(mine.sec_per_epoch.median()) if mine.sec_per_epoch.notna().any()
             else np.nan,
+            f"{cell}_kernel": ", ".join(sorted(mine.kernel.dropna().unique())) or None,  # older storages: none
             f"{cell}_search_minutes": float(mine.duration.sum()) / 60,
             f"{cell}_complete": data.by_cell[cell].count("COMPLETE"),
             f"{cell}_pruned": data.by_cell[cell].count("PRUNED"),

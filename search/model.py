@@ -13,7 +13,10 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from search.kernels import FastGRU, FastRNN
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default nonlinearity is tanh
+FAST = {"gru": FastGRU, "rnn": FastRNN}  # the same modules, with a faster CPU path (search/kernels.py)
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks a layer of each cell has (input, forget, cell, output; ...)
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None  # GRU, RNN: h; LSTM: (h, c); None: zeros
 
@@ -30,12 +33,13 @@ def detach(state: State) -> State:
 class SequenceModel(nn.Module):
     def __init__(self, cell: str, hidden_size: int, num_layers: int, dropout: float, n_outputs: int,
                  vocab_size: int | None = None, embedding_dim: int | None = None, n_features: int | None = None,
-                 forget_bias: float = 1.0, every_step: bool = False):
+                 forget_bias: float = 1.0, every_step: bool = False, kernel: str = "auto"):
         super().__init__()
         self.every_step = every_step
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size else None
         input_size = embedding_dim if vocab_size else n_features
-        self.rnn = CELLS[cell](input_size, hidden_size, num_layers, batch_first=True,
+        module = FAST.get(cell, CELLS[cell]) if kernel == "auto" else CELLS[cell]
+        self.rnn = module(input_size, hidden_size, num_layers, batch_first=True,
                                dropout=dropout if num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, n_outputs)
@@ -78,12 +82,14 @@ class Shape(Protocol):
     every_step: bool  # the head reads every step, not the last real one
 
 
-def build_model(model_cfg, task: Shape) -> SequenceModel:
+def build_model(model_cfg, task: Shape, kernel: str = "auto") -> SequenceModel:
+    """The model a config describes; `kernel` is train.rnn_kernel (auto: search/kernels.py's CPU path for the GRU
+    and the RNN where it is faster; torch: PyTorch's own)."""
     cell = getattr(model_cfg.cell, "value", model_cfg.cell)
     return SequenceModel(cell, model_cfg.hidden_size, model_cfg.num_layers, model_cfg.dropout, task.n_outputs,
                          vocab_size=task.vocab_size, embedding_dim=model_cfg.embedding_dim,
                          n_features=task.n_features, forget_bias=model_cfg.forget_bias,
-                         every_step=task.every_step)
+                         every_step=task.every_step, kernel=kernel)
 
 
 def count_parameters(model: nn.Module) -> int:

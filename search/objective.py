@@ -20,6 +20,7 @@ from search import interrupt
 from search.artifacts import artifact_store, is_best_of_cell, save_model
 from search.compare import budget_hidden_size, matched_hidden_size
 from search.errors import RepeatedConfig, UserError
+from search.kernels import kernel_of
 from search.model import SequenceModel, build_model, count_parameters
 from search.records import (
     BEST_EPOCH,
@@ -35,6 +36,7 @@ from search.records import (
     N_PARAMS_RECURRENT,
     REPEAT_OF,
     RETRY_OF,
+    RNN_KERNEL,
     SEC_PER_EPOCH,
     SEED,
     VERSION,
@@ -66,7 +68,7 @@ def train_config(trial_cfg: DictConfig, task: Task, seed: int, device: torch.dev
                  on_epoch: Callable[[FitResult], None] = lambda progress: None) -> Run:
     """Train one configuration with one seed (init, data order and dropout all follow it)."""
     torch.manual_seed(seed)
-    model = build_model(trial_cfg.model, task)
+    model = build_model(trial_cfg.model, task, trial_cfg.train.get("rnn_kernel", "auto"))
     on_start(model)
     seq_len = trial_cfg.dataset.seq_len
     result = fit(model, task, seq_len, trial_cfg.train, device, torch.Generator().manual_seed(seed), on_epoch)
@@ -129,6 +131,7 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
                 HIDDEN_SIZE_USED: trial_cfg.model.hidden_size,
                 N_PARAMS: count_parameters(model),
                 N_PARAMS_RECURRENT: count_parameters(model.rnn),
+                RNN_KERNEL: kernel_of(model.rnn, device, trial_cfg.train.batch_size),
                 SEED: seed,
                 DEVICE: str(device),
                 DATASET: task.name,

@@ -23,6 +23,7 @@ CELLS = ("lstm", "gru")  # its values, in the order the report shows them
 HIDDEN_SIZE_USED = "hidden_size_used"  # compare=param_matched gives a GRU another size than the searched one
 N_PARAMS = "n_params"
 N_PARAMS_RECURRENT = "n_params_recurrent"
+RNN_KERNEL = "rnn_kernel"  # the recurrent kernel it trains with, in words (search/kernels.py, kernel_of)
 SEED = "seed"
 DEVICE = "device"
 DATASET = "dataset"  # the task's name

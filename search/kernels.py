@@ -1,0 +1,163 @@
+"""GRU and tanh-RNN layers for the CPU with a hand-written backward: the same model as torch.nn.GRU / torch.nn.RNN
+(the same parameters, state_dict and numbers), trained faster.
+
+Why: on the CPU PyTorch runs nn.LSTM through one fused oneDNN kernel, but nn.GRU and nn.RNN step by step through
+autograd, which records every small operation of every step and replays it backwards, and multiplies the
+weight gradients step by step. Here each layer is one torch.autograd.Function:
+- forward: the input projection of all steps as one GEMM, then per step only the recurrent GEMM and the gates;
+- backward: per step only the gates' derivatives and the recurrent GEMM that carries the gradient back a step;
+  the input, the input weights' and the recurrent weights' gradients are each one GEMM over all steps.
+Same equations as PyTorch (https://pytorch.org/docs/stable/generated/torch.nn.GRU.html):
+    r = σ(W_ir x + b_ir + W_hr h + b_hr)    z = σ(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))    h' = (1 - z) ⊙ n + z ⊙ h
+and for the RNN h' = tanh(W_ih x + b_ih + W_hh h + b_hh). Inter-layer dropout is nn.Dropout between layers, as
+nn.GRU applies it (to every layer's output but the last, in training).
+
+`FastRecurrent` is a drop-in for nn.GRU / nn.RNN (batch_first=True, bias=True): it *is* one (a subclass), so its
+state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
+`train.rnn_kernel` chooses: `auto` uses it on the CPU where it was measured faster than PyTorch's own path
+(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.4 - 0.95 of nn.RNN's
+time; the GRU up to batch 32, 0.5 - 0.98 of nn.GRU's, but at batch 64 and 200 steps 1.2 times it, so a GRU batch
+above GRU_MAX_BATCH rows runs nn.GRU's path); `torch` keeps nn.GRU / nn.RNN's own path throughout.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class _GRULayer(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):  # x [T, B, I] contiguous, h0 [B, H]
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        gi = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, 3 * hidden)
+        w_hh_t = w_hh.t()
+        out = x.new_empty(steps, batch, hidden)
+        gh = x.new_empty(steps, batch, 3 * hidden)  # W_hh h + b_hh at every step (its n part is needed backwards)
+        rz = x.new_empty(steps, batch, 2 * hidden)
+        n = x.new_empty(steps, batch, hidden)
+        h = h0
+        for t in range(steps):
+            torch.addmm(b_hh, h, w_hh_t, out=gh[t])
+            torch.sigmoid(torch.add(gi[t, :, :2 * hidden], gh[t, :, :2 * hidden]), out=rz[t])
+            torch.tanh(torch.addcmul(gi[t, :, 2 * hidden:], rz[t, :, :hidden], gh[t, :, 2 * hidden:]), out=n[t])
+            torch.addcmul(n[t], rz[t, :, hidden:], h - n[t], out=out[t])  # h' = n + z (h - n)
+            h = out[t]
+        ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, n, gh)
+        return out, h.clone()
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h):
+        x, h0, w_ih, w_hh, out, rz, n, gh = ctx.saved_tensors
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        r, z = rz[..., :hidden], rz[..., hidden:]
+        h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]])
+        # every step's local derivatives at once; the loop below only chains them back through time
+        to_n = (1 - z) * (1 - n * n)  # dh' -> n's pre-activation
+        to_z = (h_prevs - n) * z * (1 - z)  # dh' -> z's pre-activation
+        to_r = gh[..., 2 * hidden:] * r * (1 - r)  # d n's pre-activation -> r's pre-activation
+        d_gh = x.new_empty(steps, batch, 3 * hidden)  # d (W_hh h + b_hh); its r and z parts are also d_gi's
+        d_gi_n = x.new_empty(steps, batch, hidden)
+        dh = grad_h.clone() if grad_h is not None else h0.new_zeros(batch, hidden)
+        for t in range(steps - 1, -1, -1):
+            if grad_out is not None:
+                dh = dh + grad_out[t]
+            torch.mul(dh, to_n[t], out=d_gi_n[t])
+            torch.mul(dh, to_z[t], out=d_gh[t, :, hidden:2 * hidden])
+            torch.mul(d_gi_n[t], to_r[t], out=d_gh[t, :, :hidden])
+            torch.mul(d_gi_n[t], r[t], out=d_gh[t, :, 2 * hidden:])
+            dh = torch.addmm(dh * z[t], d_gh[t], w_hh)
+        d_gi = torch.cat([d_gh[..., :2 * hidden], d_gi_n], dim=2).view(steps * batch, 3 * hidden)
+        flat_gh = d_gh.view(steps * batch, 3 * hidden)
+        d_x = (d_gi @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        return (d_x, dh, d_gi.t() @ x.reshape(steps * batch, -1), flat_gh.t() @ h_prevs.view(steps * batch, hidden),
+                d_gi.sum(0), flat_gh.sum(0))
+
+
+class _RNNLayer(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        gi = torch.addmm(b_ih + b_hh, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, hidden)
+        w_hh_t = w_hh.t()
+        out = x.new_empty(steps, batch, hidden)
+        h = h0
+        for t in range(steps):
+            torch.tanh(torch.addmm(gi[t], h, w_hh_t), out=out[t])
+            h = out[t]
+        ctx.save_for_backward(x, h0, w_ih, w_hh, out)
+        return out, h.clone()
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h):
+        x, h0, w_ih, w_hh, out = ctx.saved_tensors
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        to_pre = 1 - out * out  # through tanh, every step at once
+        d_pre = x.new_empty(steps, batch, hidden)
+        dh = grad_h.clone() if grad_h is not None else h0.new_zeros(batch, hidden)
+        for t in range(steps - 1, -1, -1):
+            if grad_out is not None:
+                dh = dh + grad_out[t]
+            torch.mul(dh, to_pre[t], out=d_pre[t])
+            dh = d_pre[t] @ w_hh
+        flat = d_pre.view(steps * batch, hidden)
+        h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]]).view(steps * batch, hidden)
+        d_x = (flat @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_b = flat.sum(0)
+        return d_x, dh, flat.t() @ x.reshape(steps * batch, -1), flat.t() @ h_prevs, d_b, d_b.clone()
+
+
+_LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
+GRU_MAX_BATCH = 32  # rows above which the GRU layer here was measured slower than nn.GRU's own path
+KERNELS = ("auto", "torch")
+
+
+def kernel_of(rnn: nn.Module, device: torch.device, batch: int) -> str:
+    """Which kernel a recurrent module trains with, in words (stored with each trial, shown in the report)."""
+    cell = next(c.__name__ for c in (nn.LSTM, nn.GRU, nn.RNN) if isinstance(rnn, c)) if isinstance(
+        rnn, nn.RNNBase) else type(rnn).__name__
+    if device.type == "cuda":
+        return "cuDNN"
+    if isinstance(rnn, nn.LSTM):
+        return "oneDNN fused LSTM" if device.type == "cpu" else f"{cell} ({device.type})"
+    if isinstance(rnn, FastRecurrent) and device.type == "cpu" and rnn.uses_fast_path(batch):
+        return f"cellsearch {cell} (search/kernels.py)"
+    return f"PyTorch {cell} ({'autograd steps' if device.type == 'cpu' else device.type})"
+
+
+class FastRecurrent:
+    """Mixed into nn.GRU / nn.RNN (FastGRU, FastRNN): their CPU forward through the layers above."""
+
+    def uses_fast_path(self, batch: int) -> bool:
+        return (self.batch_first and self.bias and not self.bidirectional and not self.proj_size
+                and self.mode in _LAYERS and (self.mode != "GRU" or batch <= GRU_MAX_BATCH))
+
+    def forward(self, x, hx=None):
+        if x.device.type != "cpu" or x.dim() != 3 or not self.uses_fast_path(x.shape[0]):
+            return super().forward(x, hx)
+        layer = _LAYERS[self.mode]
+        batch = x.shape[0]
+        if hx is None:
+            hx = x.new_zeros(self.num_layers, batch, self.hidden_size)
+        seq = x.transpose(0, 1).contiguous()  # [T, B, I]: each step's rows contiguous
+        finals = []
+        for i in range(self.num_layers):
+            seq, h = layer.apply(seq, hx[i], getattr(self, f"weight_ih_l{i}"), getattr(self, f"weight_hh_l{i}"),
+                                 getattr(self, f"bias_ih_l{i}"), getattr(self, f"bias_hh_l{i}"))
+            finals.append(h)
+            if self.training and self.dropout > 0 and i < self.num_layers - 1:
+                seq = nn.functional.dropout(seq, self.dropout, training=True)
+        return seq.transpose(0, 1), torch.stack(finals)
+
+
+class FastGRU(FastRecurrent, nn.GRU):
+    pass
+
+
+class FastRNN(FastRecurrent, nn.RNN):
+    pass

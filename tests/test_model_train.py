@@ -23,7 +23,10 @@ def train_cfg(**kw):
 def test_recurrent_parameter_count(cell, gates, kind):
     model = SequenceModel(cell, hidden_size=20, num_layers=1, dropout=0.0, n_outputs=1, n_features=3)
     assert count_parameters(model.rnn) == gates * (3 * 20 + 20 * 20 + 2 * 20)
-    assert type(model.rnn) is kind
+    assert isinstance(model.rnn, kind), "the fast GRU/RNN (search/kernels.py) is PyTorch's module, subclassed"
+    torch_kernel = SequenceModel(cell, hidden_size=20, num_layers=1, dropout=0.0, n_outputs=1, n_features=3,
+                                 kernel="torch")
+    assert type(torch_kernel.rnn) is kind, "train.rnn_kernel=torch keeps PyTorch's own module"
     if cell == "rnn":
         assert model.rnn.nonlinearity == "tanh"
 

@@ -40,7 +40,7 @@ from search.records import (
     score_attr,
 )
 from search.storage.open import open_storage
-from search.storage.urls import DEFAULT_URL, local_file, sqlite_path
+from search.storage.urls import DEFAULT_URL, local_file
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,8 @@ def storage_url(url: str | None) -> str:
 
 def open_reporting_storage(storage_cfg) -> optuna.storages.BaseStorage:
     url = storage_url(storage_cfg.url)
-    if sqlite_path(url) is not None and not Path(sqlite_path(url)).is_file():
+    path = local_file(url)  # a SQLite or a journal file: opening a missing one would create it, empty
+    if path is not None and not Path(path).is_file():
         raise UserError(f"storage.url={url}: no such file (a report never creates a storage); check the path")
     storage_cfg.url = url
     return open_storage(storage_cfg)

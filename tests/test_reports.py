@@ -4,6 +4,7 @@ notes for optuna-dashboard, bad input, and a 1,000-trial report's time and size.
 
 from __future__ import annotations
 
+import html as html_text
 import io
 import itertools
 import json
@@ -369,6 +370,7 @@ def test_a_report_at_90_percent_confidence_says_90_and_never_95(tmp_path):
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "reports" / "index.html").read_text()
     text = html.replace(plotly.offline.get_plotlyjs(), "")  # plotly.js, inlined, is not the report's text
+    text = html_text.unescape(text)  # "Welch&#x27;s" in the page is "Welch's" on the screen
     assert "[90 % interval]" in text, "the summary table's heading"
     assert "90 % interval [" in text, "the study's verdict"
     assert "Welch's t, 90 %" in text, "the rule"
@@ -401,6 +403,8 @@ def test_bad_input_is_one_line_and_leaves_the_storage_alone(tmp_path):
     for args, message in ((["studies=[nosuch]"], "no study named 'nosuch'"),
                           (["studies=[other]"], "was not made by cellsearch"),
                           (["storage.url=sqlite:///missing.db"], "no such file"),
+                          (["storage.url=typo.log"], "no such file"),  # a journal file: was created, empty
+                          (["storage.url=journal://typo2.log"], "no such file"),
                           (["storage.url=postgresql://nobody@127.0.0.1:9/x"], "cannot be opened"),
                           (["min_trials=-1"], "min_trials=-1 is invalid"),
                           (["out=/proc/no/such/dir/r.html", "dashboard=false"], "cannot write the report")):
@@ -409,6 +413,7 @@ def test_bad_input_is_one_line_and_leaves_the_storage_alone(tmp_path):
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
         assert message in result.stderr, result.stderr
     assert (tmp_path / "cellsearch.db").read_bytes() == before
+    assert not (tmp_path / "typo.log").exists() and not (tmp_path / "typo2.log").exists(), "nor a journal"
     result = run_reports(tmp_path, "dashboard=false")  # every study: the foreign one is skipped, and says so
     assert result.returncode == 0 and "skipped: study 'other' was not made by cellsearch" in result.stderr
 

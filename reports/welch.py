@@ -4,7 +4,7 @@ Why Welch. Each cell's re-evaluation runs are a handful of seeds (2 to 10) of on
 seed spreads differ (in the default sentiment study the GRU's test accuracy spreads 1.6 points a seed, the
 LSTM's 0.62). Welch's interval, mean difference ± t(df) × sqrt(s_a²/n_a + s_b²/n_b) with the Welch-Satterthwaite
 degrees of freedom, needs neither equal spreads nor large samples: measured by simulation through the report
-(tests/benchmarks/bench_verdict.py) it covers 0.95 - 0.97 from 2 seeds a cell up, for equal and unequal spreads.
+(tests/benchmarks/bench_verdict.py) it covers 0.94 - 0.98 from 2 seeds a cell up, for equal and unequal spreads.
 A percentile bootstrap cannot: 3 values have 10 distinct resamples, and its "95 %" interval covered 0.70 - 0.76
 there. The t interval assumes seed scores roughly normal around the configuration's mean, which is what the
 benchmark draws; a cell with a seed that diverged (a score far off the others) widens its interval, as it should.

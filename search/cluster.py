@@ -61,10 +61,16 @@ def _header(cfg: DictConfig, name: str, array: bool) -> list[str]:
     return lines
 
 
+def file_stem(study_name: str) -> str:
+    """The study's name as one file name (and Slurm job name): any character but letters, digits, `_`, `.` and
+    `-` becomes `_`, so `a/b` or `../x` stays a file inside cluster.logs."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", study_name)
+
+
 def scripts(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
     """{"search": the array script, "reeval": the re-evaluation script (absent with search.reeval_seeds=0)}."""
     c = cfg.cluster
-    name = "cellsearch-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cfg.search.study_name)
+    name = "cellsearch-" + file_stem(cfg.search.study_name)
     command = [sys.executable, "-m", "search", *_kept(overrides), "cluster=local"]
     body = ["set -euo pipefail",
             f': "${{{URL_VARIABLE}:?submit with python -m search ... cluster=slurm, which exports it}}"']
@@ -104,7 +110,7 @@ def submit(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for stage, text in scripts(cfg, overrides).items():
-        paths[stage] = folder / f"{cfg.search.study_name}.{stage}.sbatch"
+        paths[stage] = folder / f"{file_stem(cfg.search.study_name)}.{stage}.sbatch"
         paths[stage].write_text(text)
     if not cfg.cluster.submit:
         print(f"wrote {', '.join(map(str, paths.values()))}; submit with {URL_VARIABLE}=<storage url> "

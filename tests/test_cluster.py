@@ -55,6 +55,17 @@ def test_scripts_repeat_the_command_and_keep_the_password_out(tmp_path, postgres
     assert '"storage.url=${CELLSEARCH_STORAGE_URL}"' in search
 
 
+def test_a_study_name_with_a_slash_stays_a_file_inside_cluster_logs(tmp_path, postgres_url):
+    for name, stem in (("a/b", "a_b"), ("../x", ".._x")):
+        run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={postgres_url}", "cluster=slurm",
+                         "cluster.submit=false", f"search.study_name={name}", "search.reeval_seeds=2")
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert sorted(p.name for p in (tmp_path / "slurm-logs").iterdir() if stem in p.name) == [
+            f"{stem}.reeval.sbatch", f"{stem}.search.sbatch"]
+        assert f"--job-name=cellsearch-{stem}" in (tmp_path / "slurm-logs" / f"{stem}.search.sbatch").read_text()
+    assert not (tmp_path / "x.search.sbatch").exists(), "nothing written outside cluster.logs"
+
+
 def test_file_and_redis_storages_are_refused_for_a_cluster(tmp_path):
     for url in (None, "study.log", "redis://127.0.0.1:6379/15"):
         run = run_search(tmp_path, *SMALL, "cluster=slurm", *([f"storage.url={url}"] if url else []))

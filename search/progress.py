@@ -10,7 +10,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
-from search.records import BEST_EPOCH, CELL, EPOCHS, FAIL_REASON, SEC_PER_EPOCH
+from search.records import BEST_EPOCH, EPOCHS, FAIL_REASON, SEC_PER_EPOCH, cell_of
 from search.tasks import Metric
 
 
@@ -35,7 +35,7 @@ class Progress:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Optuna callback, after each trial."""
         m = self.metric
-        cell = trial.params.get(CELL, "?")
+        cell = cell_of(trial) or "?"
         if trial.state == TrialState.COMPLETE:
             attrs = trial.user_attrs
             what = (f"val {m.name} {trial.value:.4g} {m.unit} (best epoch {attrs.get(BEST_EPOCH)} "
@@ -50,7 +50,7 @@ class Progress:
         line = f"{self.prefix}trial {trial.number} {cell}: {what}"
         try:
             best = study.best_trial
-            line += f"; best so far: trial {best.number} ({best.params.get(CELL)}) {best.value:.4g}"
+            line += f"; best so far: trial {best.number} ({cell_of(best)}) {best.value:.4g}"
         except ValueError:
             pass
         self._write(line)

@@ -29,7 +29,7 @@ DEVICE = "device"
 DATASET = "dataset"  # the task's name
 DATA_SOURCE = "data_source"
 VERSION = "cellsearch_version"  # also a study attribute
-WORKER = "worker"  # host:pid of the process that runs it (search/workers.py)
+WORKER = "worker"  # host:pid of the process that runs it (search/workers/processes.py)
 CONFIG = "config"  # the trial's resolved config, passwords masked; also a study attribute (the first run's)
 # ... after each epoch, pruned or not:
 EPOCHS = "epochs"
@@ -65,8 +65,9 @@ def reeval_study_name(study_name: str) -> str:
 
 
 def cell_of(trial: FrozenTrial) -> str | None:
-    """A trial's cell type, also before it is drawn (a queued trial holds it in its fixed parameters)."""
-    return trial.params.get(CELL, fixed_params(trial).get(CELL))
+    """A trial's cell type: its parameter when the space searches it (also before it is drawn: a queued trial
+    holds it in its fixed parameters), else the user attribute every trial stores (a space without model.cell)."""
+    return trial.params.get(CELL, fixed_params(trial).get(CELL, trial.user_attrs.get(CELL)))
 
 
 def maximizes(study: optuna.Study) -> bool:

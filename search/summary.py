@@ -6,7 +6,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from search.records import CELL, N_PARAMS, SEC_PER_EPOCH, best_per_cell, score_attr
+from search.records import CELL, N_PARAMS, SEC_PER_EPOCH, best_per_cell, cell_of, score_attr
 from search.resume import setting_changes
 from search.tasks import Task
 
@@ -15,10 +15,10 @@ def per_cell(study: optuna.Study, task: Task) -> pd.DataFrame:
     metric, unit = task.metric.name, task.metric.unit
     maximize = task.metric.direction == "maximize"
     rows = []
-    trials = [t for t in study.trials if CELL in t.params]
+    trials = [t for t in study.trials if cell_of(t) is not None]
     best_of = best_per_cell(trials, maximize)
-    for cell in sorted({t.params[CELL] for t in trials}):
-        mine = [t for t in trials if t.params[CELL] == cell]
+    for cell in sorted({cell_of(t) for t in trials}):
+        mine = [t for t in trials if cell_of(t) == cell]
         row = {
             CELL: cell,
             "complete": sum(t.state == TrialState.COMPLETE for t in mine),
@@ -59,7 +59,7 @@ def summary(study: optuna.Study, task: Task) -> str:
         return "\n".join([*lines, "no complete trial yet"])
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
     test = best.user_attrs.get(score_attr("test", metric), float("nan"))
-    lines.append(f"overall best: trial {best.number} ({best.params.get(CELL)}): val {metric} {best.value:.4g}, "
+    lines.append(f"overall best: trial {best.number} ({cell_of(best)}): val {metric} {best.value:.4g}, "
                  f"test {metric} {test:.4g} ({unit}); {params}")
     return "\n".join(lines)
 

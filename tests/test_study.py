@@ -218,3 +218,24 @@ def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers,
     assert "Traceback" not in err
     run = run_search(tmp_path, *args)
     assert run.returncode == 0, run.stderr
+
+
+def test_a_space_without_model_cell_studies_the_configured_cell(tmp_path):
+    """A space that does not search the cell (model.cell fixed in the config) is one cell's study: its summary,
+    re-evaluation and saved models see that cell (they looked for it in the trial's parameters only)."""
+    (tmp_path / "conf" / "space").mkdir(parents=True)
+    (tmp_path / "conf" / "space" / "nocell.yaml").write_text(
+        "model.hidden_size: {type: int, low: 8, high: 32, log: true}\n"
+        "train.lr: {type: float, low: 1.0e-3, high: 1.0e-1, log: true}\n")
+    run = run_search(tmp_path, "study=airline", "space=nocell", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+                     "model.cell=gru", "search.n_trials=3", "train.max_epochs=2", "search.reeval_seeds=2")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "no trials yet" not in run.stdout and "re-evaluation skipped" not in run.stderr
+    assert "trial 0 (gru)" in run.stdout and "overall best: trial" in run.stdout
+    study = load(tmp_path / "cellsearch.db", "airline")
+    assert all("cell" not in t.params and t.user_attrs["cell"] == "gru" for t in study.trials)
+    runs = load(tmp_path / "cellsearch.db", "airline.reeval").trials
+    assert [t.user_attrs["cell"] for t in runs] == ["gru", "gru"]
+    saved = [p for p in (tmp_path / "cellsearch-artifacts").rglob("*") if p.is_file()]
+    assert len(saved) == sum(t.value == min(u.value for u in study.trials[:t.number + 1]) for t in study.trials), \
+        "only the cell's best so far is saved, not every trial"

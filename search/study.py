@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 
 import optuna
 import torch
@@ -21,7 +22,7 @@ from search.config import check_values
 from search.devices import choose_device, mixed_precision, worker_device
 from search.errors import UserError, quiet_optuna_failures
 from search.interrupt import interruptible
-from search.model import training_bytes
+from search.model import GATES, training_bytes
 from search.objective import make_objective, resolved
 from search.progress import Progress
 from search.records import (
@@ -84,8 +85,7 @@ def _highest(cfg: DictConfig, path: str):
 def _warn_costliest_corner(cfg: DictConfig, task: Task, steps: int) -> None:
     """Warn before the run when the space's costliest corner may not fit in this machine's memory (such
     trials are pruned "out of memory" when they come)."""
-    choices = cfg.space.get("model.cell")
-    cell = "lstm" if choices is None or "lstm" in choices.choices else "gru"
+    cell = max(cells(cfg), key=GATES.__getitem__)  # the costliest cell searched (or configured): most gates
     hidden, layers, batch = (int(_highest(cfg, p)) for p in ("model.hidden_size", "model.num_layers",
                                                               "train.batch_size"))
     input_size = int(_highest(cfg, "model.embedding_dim")) if task.vocab_size else task.n_features
@@ -241,6 +241,12 @@ def _search(cfg: DictConfig, task: Task, study: optuna.Study, device: torch.devi
         failed = [i for i, code in enumerate(codes) if code not in (0, 130) and code > 0]
         if failed:
             raise UserError(f"worker(s) {failed} stopped with an error (exit codes {codes}); see their messages above")
+        killed = {i: signal.Signals(-code).name for i, code in enumerate(codes) if code < 0}
+        left, _ = budget_left(study, budget)
+        if killed and left > 0:  # one killed while the others finish the budget is survived; all of them is not
+            raise UserError(f"worker(s) {', '.join(f'{i} ({name})' for i, name in killed.items())} were killed by a "
+                            f"signal and {where} holds {budget - left} of {budget} finished trials; run the same "
+                            "command again to finish it (a killed worker's trial is queued again)")
 
 
 def work(cfg: DictConfig, task: Task, study: optuna.Study, gate: FileGate, bar: bool, prefix: str = "") -> None:

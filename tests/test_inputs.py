@@ -224,3 +224,16 @@ def test_every_public_key_refuses_bad_values_in_one_line_and_keeps_the_study(tmp
     assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
     assert fingerprint(tmp_path) == before, "a refused run changed the stored study"
     print(f"{len(cases)} cases")
+
+
+@pytest.mark.parametrize("space,override,named", [("model.cell: {type: categorical, choices: [rnn]}", [], "rnn"),
+                                                  ("train.lr: {type: float, low: 0.001, high: 0.01}",
+                                                   ["model.cell=rnn"], "rnn")])
+def test_the_memory_warning_names_the_costliest_cell_the_study_trains(tmp_path, space, override, named):
+    """It named the LSTM for any space without it (and for a space that does not search the cell)."""
+    (tmp_path / "myconf" / "space").mkdir(parents=True)
+    (tmp_path / "myconf" / "space" / "mine.yaml").write_text(space + "\n")
+    run = run_search(tmp_path, *QUICK, "space=mine", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
+                     "model.hidden_size=2000000", "search.n_trials=1", "search.reeval_seeds=0", *override)
+    assert run.returncode == 0, run.stderr
+    assert f"costliest corner ({named}, hidden 2000000" in run.stderr

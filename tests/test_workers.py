@@ -92,6 +92,24 @@ def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):
     assert sum(t.state == TrialState.FAIL for t in trials) == 1, "nothing else lost"
 
 
+def test_every_worker_killed_is_an_error_not_a_silent_success(tmp_path):
+    """All workers SIGKILLed (the out-of-memory killer on a small machine): the run said nothing and exited 0
+    with its budget unmet; it must say so and exit non-zero."""
+    proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=2", "search.n_trials=6"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "cellsearch.log")))
+    for trial in wait_for_training(storage, "airline", count=2):
+        os.kill(int(trial.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, err
+    line = next(line for line in err.splitlines() if line.startswith("error: "))
+    assert line.startswith("error: worker(s) 0 (SIGKILL), 1 (SIGKILL) were killed by a signal"), err
+    assert "holds 0 of 6 finished trials; run the same command again" in line
+    trials = optuna.load_study(study_name="airline", storage=storage).trials
+    killed = [t for t in trials if "killed by signal 9" in t.user_attrs.get("fail_reason", "")]
+    assert len(killed) == 2 and all(t.state == TrialState.FAIL for t in killed), "both trials reaped at once"
+
+
 def test_ctrl_c_on_one_worker_ends_its_trial_and_the_others_go_on(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=2", "search.n_trials=4"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -57,14 +57,20 @@ def run_workers(n: int, threads: int, study: optuna.Study, work: Callable[[int, 
         for p in procs:
             p.start()
         reaped: set[int] = set()
+
+        def reap_killed() -> None:
+            for p in procs:
+                if p.exitcode is not None and p.exitcode < 0 and p.pid not in reaped:
+                    reaped.add(p.pid)
+                    reap(study, p.pid, f"was killed by signal {-p.exitcode}")
+
         try:
             while any(p.exitcode is None for p in procs):
                 for p in procs:
                     p.join(timeout=0.2)
                     interrupt.check()
-                    if p.exitcode is not None and p.exitcode < 0 and p.pid not in reaped:
-                        reaped.add(p.pid)
-                        reap(study, p.pid, f"was killed by signal {-p.exitcode}")
+                    reap_killed()
+            reap_killed()  # the last worker to die ends the loop before its trial is reaped
         except KeyboardInterrupt as e:
             _stop(procs, study, interrupt.signal_name(e))
             raise

@@ -5,7 +5,7 @@ Python's own handler raises KeyboardInterrupt wherever the main thread happens t
 code that can leave a lock held (the trial's "failed" record then waits for it forever, and the run never
 exits) or a write half applied. So, once `install()`ed, the handler only notes the signal, and `check()`
 raises it where the code is ready for it: before each training batch (search/train.py), between trials and
-while waiting for other workers (search/workers.py). A second signal before that point raises at once, so a
+while waiting for other workers (search/workers/admission.py). A second signal before that point raises at once, so a
 run stuck elsewhere can still be stopped. Inside `interruptible()` (loading the data: no storage work) a
 signal raises at once, as usual.
 """

@@ -3,7 +3,7 @@
 Each function names the detail it relies on, and tests/test_optuna_internals.py checks each assumption by name,
 so that an Optuna upgrade that changes one fails there, loudly, instead of somewhere in a study.
 
-Why these stay private (the public routes and what they would cost are in README, "Optuna internals"):
+Why these stay private, and what the public route would cost:
 - per-cell sampling and pruning (`CellView`, `filter_hyperband_brackets`): Optuna has no public hook that shows
   a sampler or pruner part of a study; the public route is a study per cell, which would split every stored
   study in two for optuna-dashboard, the report and the storages earlier releases wrote.

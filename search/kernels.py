@@ -16,9 +16,12 @@ nn.GRU applies it (to every layer's output but the last, in training).
 `FastRecurrent` is a drop-in for nn.GRU / nn.RNN (batch_first=True, bias=True): it *is* one (a subclass), so its
 state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
 `train.rnn_kernel` chooses: `auto` uses it on the CPU where it was measured faster than PyTorch's own path
-(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.4 - 0.95 of nn.RNN's
-time; the GRU up to batch 32, 0.5 - 0.98 of nn.GRU's, but at batch 64 and 200 steps 1.2 times it, so a GRU batch
-above GRU_MAX_BATCH rows runs nn.GRU's path); `torch` keeps nn.GRU / nn.RNN's own path throughout.
+(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.19 - 0.89 of nn.RNN's
+time; the GRU up to batch 32, 0.43 - 0.72 of nn.GRU's up to batch 8 and level with it at 32 (0.93 - 1.05, within
+the benchmark's noise), but not faster at batch 64, so a GRU batch above GRU_MAX_BATCH rows runs nn.GRU's path);
+`torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 4 MB weight
+matrix from L3 (about 0.1 ms here) and the elementwise work is a few tiny operations, so the loops below make each
+step's views once (unbind) and do one multiplication a step in the GRU's backward.
 """
 
 from __future__ import annotations
@@ -38,13 +41,17 @@ class _GRULayer(torch.autograd.Function):
         gh = x.new_empty(steps, batch, 3 * hidden)  # W_hh h + b_hh at every step (its n part is needed backwards)
         rz = x.new_empty(steps, batch, 2 * hidden)
         n = x.new_empty(steps, batch, hidden)
+        # each step's views made once (unbind, in C++): indexing them in the loop cost as much as the arithmetic
+        gi_rz, gi_n = _steps(gi[..., :2 * hidden]), _steps(gi[..., 2 * hidden:])
+        gh_t, gh_rz, gh_n = _steps(gh), _steps(gh[..., :2 * hidden]), _steps(gh[..., 2 * hidden:])
+        rz_t, r_t, z_t = _steps(rz), _steps(rz[..., :hidden]), _steps(rz[..., hidden:])
+        n_t, out_t = _steps(n), _steps(out)
         h = h0
         for t in range(steps):
-            torch.addmm(b_hh, h, w_hh_t, out=gh[t])
-            torch.sigmoid(torch.add(gi[t, :, :2 * hidden], gh[t, :, :2 * hidden]), out=rz[t])
-            torch.tanh(torch.addcmul(gi[t, :, 2 * hidden:], rz[t, :, :hidden], gh[t, :, 2 * hidden:]), out=n[t])
-            torch.addcmul(n[t], rz[t, :, hidden:], h - n[t], out=out[t])  # h' = n + z (h - n)
-            h = out[t]
+            torch.addmm(b_hh, h, w_hh_t, out=gh_t[t])
+            torch.add(gi_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
+            torch.addcmul(gi_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
+            h = torch.addcmul(n_t[t], z_t[t], h - n_t[t], out=out_t[t])  # h' = n + z (h - n)
         ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, n, gh)
         return out, h.clone()
 
@@ -57,21 +64,22 @@ class _GRULayer(torch.autograd.Function):
         h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]])
         # every step's local derivatives at once; the loop below only chains them back through time
         to_n = (1 - z) * (1 - n * n)  # dh' -> n's pre-activation
-        to_z = (h_prevs - n) * z * (1 - z)  # dh' -> z's pre-activation
-        to_r = gh[..., 2 * hidden:] * r * (1 - r)  # d n's pre-activation -> r's pre-activation
-        d_gh = x.new_empty(steps, batch, 3 * hidden)  # d (W_hh h + b_hh); its r and z parts are also d_gi's
-        d_gi_n = x.new_empty(steps, batch, hidden)
-        dh = grad_h.clone() if grad_h is not None else h0.new_zeros(batch, hidden)
+        # dh' -> the pre-activations of r, z and n's recurrent part (W_hn h + b_hn), as one [3, H] factor a step:
+        # d (W_hh h + b_hh) = dh' * coef, one multiplication a step
+        coef = torch.stack([to_n * gh[..., 2 * hidden:] * r * (1 - r), (h_prevs - n) * z * (1 - z), to_n * r], 2)
+        d_gh = x.new_empty(steps, batch, 3, hidden)
+        d_out = x.new_empty(steps, batch, hidden)  # dh' at each step: the whole gradient of its output
+        dh = grad_h if grad_h is not None else h0.new_zeros(batch, hidden)
+        grad_t = _steps(grad_out) if grad_out is not None else None
+        coef_t, d_gh_t, d_out_t, z_t = _steps(coef), _steps(d_gh), _steps(d_out), _steps(z)
+        d_gh_rows = _steps(d_gh.view(steps, batch, 3 * hidden))
         for t in range(steps - 1, -1, -1):
-            if grad_out is not None:
-                dh = dh + grad_out[t]
-            torch.mul(dh, to_n[t], out=d_gi_n[t])
-            torch.mul(dh, to_z[t], out=d_gh[t, :, hidden:2 * hidden])
-            torch.mul(d_gi_n[t], to_r[t], out=d_gh[t, :, :hidden])
-            torch.mul(d_gi_n[t], r[t], out=d_gh[t, :, 2 * hidden:])
-            dh = torch.addmm(dh * z[t], d_gh[t], w_hh)
-        d_gi = torch.cat([d_gh[..., :2 * hidden], d_gi_n], dim=2).view(steps * batch, 3 * hidden)
+            dh = torch.add(dh, grad_t[t], out=d_out_t[t]) if grad_t is not None else d_out_t[t].copy_(dh)
+            torch.mul(dh.unsqueeze(1), coef_t[t], out=d_gh_t[t])
+            dh = torch.addmm(dh * z_t[t], d_gh_rows[t], w_hh)
         flat_gh = d_gh.view(steps * batch, 3 * hidden)
+        d_gi = torch.cat([d_gh[:, :, :2].reshape(steps, batch, 2 * hidden), d_out * to_n], dim=2).view(
+            steps * batch, 3 * hidden)  # the r and z parts are d_gh's; n's is dh' through tanh and (1 - z)
         d_x = (d_gi @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
         return (d_x, dh, d_gi.t() @ x.reshape(steps * batch, -1), flat_gh.t() @ h_prevs.view(steps * batch, hidden),
                 d_gi.sum(0), flat_gh.sum(0))
@@ -85,10 +93,10 @@ class _RNNLayer(torch.autograd.Function):
         gi = torch.addmm(b_ih + b_hh, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, hidden)
         w_hh_t = w_hh.t()
         out = x.new_empty(steps, batch, hidden)
+        gi_t, out_t = _steps(gi), _steps(out)
         h = h0
         for t in range(steps):
-            torch.tanh(torch.addmm(gi[t], h, w_hh_t), out=out[t])
-            h = out[t]
+            h = torch.addmm(gi_t[t], h, w_hh_t, out=out_t[t]).tanh_()
         ctx.save_for_backward(x, h0, w_ih, w_hh, out)
         return out, h.clone()
 
@@ -100,16 +108,21 @@ class _RNNLayer(torch.autograd.Function):
         to_pre = 1 - out * out  # through tanh, every step at once
         d_pre = x.new_empty(steps, batch, hidden)
         dh = grad_h.clone() if grad_h is not None else h0.new_zeros(batch, hidden)
+        grad_t, to_pre_t, d_pre_t = (_steps(grad_out) if grad_out is not None else None), _steps(to_pre), _steps(d_pre)
         for t in range(steps - 1, -1, -1):
-            if grad_out is not None:
-                dh = dh + grad_out[t]
-            torch.mul(dh, to_pre[t], out=d_pre[t])
-            dh = d_pre[t] @ w_hh
+            if grad_t is not None:
+                dh = dh + grad_t[t]
+            dh = torch.mul(dh, to_pre_t[t], out=d_pre_t[t]) @ w_hh
         flat = d_pre.view(steps * batch, hidden)
         h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]]).view(steps * batch, hidden)
         d_x = (flat @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_b = flat.sum(0)
         return d_x, dh, flat.t() @ x.reshape(steps * batch, -1), flat.t() @ h_prevs, d_b, d_b.clone()
+
+
+def _steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A [T, ...] tensor's T step views."""
+    return tensor.unbind(0)
 
 
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}

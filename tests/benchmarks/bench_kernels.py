@@ -5,7 +5,9 @@ nn.GRU / nn.RNN (PyTorch's own path), forward and backward, side by side in one 
 
 Each configuration: 1M recurrent weights a cell (88 inputs, as the piano rolls: LSTM 447 hidden units, GRU 520,
 RNN 957), one layer, batch 1, 8, 32, 64, sequence lengths 64 (the sentiment study's longest) and 200 (a piano-roll
-tune's chunk). Printed: the median milliseconds of forward + backward, and the ratios. Run it on an idle machine.
+tune's chunk). Printed: the median milliseconds of forward + backward (the models interleaved round by round), and the
+ratios. "fast GRU" above batch 32 is nn.GRU's own path (search/kernels.py GRU_MAX_BATCH), as train.rnn_kernel=auto
+runs it. Run it on an idle machine.
 """
 
 from __future__ import annotations
@@ -32,17 +34,19 @@ def weights(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def time_step(model: nn.Module, batch: int, steps: int, repeats: int) -> float:
-    """Median ms of one forward + backward of `model` on a [batch, steps, INPUTS] input."""
+def time_models(models: dict[str, nn.Module], batch: int, steps: int, repeats: int) -> dict[str, float]:
+    """Median ms of one forward + backward of each model on a [batch, steps, INPUTS] input, the models
+    interleaved round by round (a drift of the machine's speed then falls on all of them alike)."""
     x = torch.randn(batch, steps, INPUTS)
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in models}
     for i in range(repeats + 1):
-        start = time.perf_counter()
-        out, _ = model(x)
-        out.sum().backward()
-        if i:  # the first is a warm-up
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for name, model in models.items():
+            start = time.perf_counter()
+            out, _ = model(x)
+            out.sum().backward()
+            if i:  # the first round is a warm-up
+                times[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -59,7 +63,7 @@ def main() -> None:
           + "   fastGRU/LSTM fastGRU/nnGRU fastRNN/LSTM fastRNN/nnRNN")
     for steps in (64, 200):
         for batch in (1, 8, 32, 64):
-            ms = {name: time_step(m, batch, steps, args.repeats) for name, m in models.items()}
+            ms = time_models(models, batch, steps, args.repeats)
             print(f"{batch:5} {steps:5} " + " ".join(f"{ms[n]:9.1f}" for n in models)
                   + f"   {ms['fast GRU'] / ms['nn.LSTM']:12.2f} {ms['fast GRU'] / ms['nn.GRU']:13.2f}"
                   f" {ms['fast RNN'] / ms['nn.LSTM']:12.2f} {ms['fast RNN'] / ms['nn.RNN']:13.2f}", flush=True)

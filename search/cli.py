@@ -47,11 +47,12 @@ def _masked(message: str, overrides: list[str]) -> str:
 
 def _added_key_error(overrides: list[str]) -> str | None:
     """`+key=value` adds a key even where the schema has none, and nothing would read it: a typo passes
-    silently. Refuse every added key that the config without it does not have (space entries and Hydra's
-    own settings aside)."""
+    silently. Refuse every added key that the config without it does not have (space entries, a Python loader's
+    arguments and Hydra's own settings aside)."""
     for i, arg in enumerate(overrides):
         key = arg.lstrip("+").split("=", 1)[0]
-        if not arg.startswith("+") or "/" in key or "@" in key or key.split(".")[0] in ("hydra", "space"):
+        if not arg.startswith("+") or "/" in key or "@" in key or key.split(".")[0] in ("hydra", "space") \
+                or key.startswith("dataset.args."):  # dataset=python: the loader's keyword arguments, any names
             continue
         if OmegaConf.select(_compose(overrides[:i] + overrides[i + 1:]), key, default=_UNSET) is _UNSET:
             return (f"{arg.split('=', 1)[0]}: {key} is not a cellsearch setting (a typo?), and '+' would add it "

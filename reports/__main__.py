@@ -137,5 +137,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """`cellsearch-report [key=value ...]`, the console command: the same as `python -m reports`."""
     sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    console()

@@ -9,6 +9,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+from search.api import Result, run  # the Python API: search.run(["study=..."]); it loads torch only when it runs
+
+__all__ = ["Result", "__version__", "config_dir", "run"]
+
 
 def config_dir() -> str:
     """The Hydra config tree: the checkout's top-level conf/ when this package is imported from a checkout

@@ -46,6 +46,11 @@ def main(cfg: DictConfig) -> None:
         sys.exit(130)
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """`cellsearch [overrides]`, the console command: the same as `python -m search [overrides]`."""
     check_overrides(sys.argv[1:])
     main()
+
+
+if __name__ == "__main__":
+    console()

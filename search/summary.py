@@ -64,15 +64,19 @@ def summary(study: optuna.Study, task: Task) -> str:
     return "\n".join(lines)
 
 
-def verdict(storage, name: str) -> str:
-    """The verdict on the study, by the report's own rule and default settings (reports/verdict.py)."""
+def decided(storage, name: str):
+    """The study's Verdict (reports/verdict.py) by the report's own rule and default settings, and its text."""
     from reports.collect import load
     from reports.config import ReportConfig
     from reports.verdict import decide
     from reports.wording import evidence
 
-    settings = ReportConfig()
     data = load(storage, name)
-    decided = decide(data, settings)
-    return (f"\nverdict on study '{name}': {decided.label}. {evidence(decided, data.metric)}\n"
-            "(python -m reports writes the whole report: figures, costs and the rule)")
+    result = decide(data, ReportConfig())
+    return result, (f"\nverdict on study '{name}': {result.label}. {evidence(result, data.metric)}\n"
+                    "(python -m reports writes the whole report: figures, costs and the rule)")
+
+
+def verdict(storage, name: str) -> str:
+    """The verdict on the study, in words, as the terminal prints it."""
+    return decided(storage, name)[1]

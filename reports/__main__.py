@@ -26,6 +26,10 @@ def build(cfg) -> Path:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = Path(cfg.out)
+    inside = next((p for p in _package_folders() if out.resolve().is_relative_to(p)), None)
+    if inside is not None:
+        raise UserError(f"out={cfg.out} is inside cellsearch's own package folder ({inside}); "
+                        "choose another out=PATH (the default is report/index.html)")
     try:  # fail before the work, not after it
         out.parent.mkdir(parents=True, exist_ok=True)
         if not os.access(out.parent, os.W_OK):
@@ -93,6 +97,14 @@ def build(cfg) -> Path:
                                [out, out.with_suffix(".csv")])
     log.info("report: %s (%.1f MB); table: %s", out, out.stat().st_size / 1e6, out.with_suffix(".csv"))
     return out
+
+
+def _package_folders() -> list[Path]:
+    """The folders of the installed (or checked-out) packages, where a report never belongs."""
+    import reports
+    import search
+
+    return [Path(m.__file__).resolve().parent for m in (search, reports)]
 
 
 def write_images(kind: str, out: Path, forest, per_study) -> None:

@@ -19,7 +19,7 @@ Writes one self-contained HTML report (and a CSV of its summary table) from the 
 Optuna storage. Options (defaults in brackets):
   storage.url=URL        the storage to read [sqlite:///cellsearch.db, else cellsearch.log when only that exists]
   studies=[a,b]          studies to report [every study except the <name>.reeval re-evaluation studies]
-  out=PATH               the HTML file [reports/index.html]; the CSV is written beside it (.csv)
+  out=PATH               the HTML file [report/index.html, under the current folder]; the CSV beside it (.csv)
   rope_points=0.5        region of practical equivalence for metrics in percent (accuracy): +-0.5 points
   rope_relative=0.01     ... for every other metric: +-1 % of the cells' mean score
   min_trials=5           finished (completed or pruned) search trials per cell below which the verdict is
@@ -39,7 +39,7 @@ Optuna storage. Options (defaults in brackets):
 class ReportConfig:
     storage: StorageConfig = field(default_factory=StorageConfig)
     studies: list[str] | None = None
-    out: str = "reports/index.html"
+    out: str = "report/index.html"  # 0.x wrote reports/index.html: from a checkout, into the package
     rope_points: float = 0.5
     rope_relative: float = 0.01
     min_trials: int = 5

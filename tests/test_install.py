@@ -62,6 +62,15 @@ def test_a_small_study_from_the_checkout_root(tmp_path):
     assert report.returncode == 0 and (tmp_path / "r.html").is_file(), report.stderr
 
 
+def test_a_report_is_never_written_into_the_package_folder(tmp_path):
+    """0.x wrote reports/index.html relative to the current folder: from a checkout, into the reports package."""
+    before = sorted((ROOT / "reports").iterdir())
+    report = _run(ROOT, "-m", "reports", f"storage.url=sqlite:///{tmp_path / 'none.db'}", "out=reports/index.html")
+    assert report.returncode == 2 and "inside cellsearch's own package folder" in report.stderr, report.stderr
+    assert len(report.stderr.strip().splitlines()) == 1 and sorted((ROOT / "reports").iterdir()) == before
+    assert not (tmp_path / "none.db").exists(), "refused before the storage was opened (nothing created)"
+
+
 def test_python_dash_m_pytest_from_the_checkout_root():
     run = _run(ROOT, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_space.py")
     assert run.returncode == 0 and "test_space.py::" in run.stdout, run.stdout + run.stderr

@@ -251,7 +251,7 @@ def report_dir(tmp_path_factory) -> Path:
     make_study(storage, HOSTILE_STUDY, 16, lstm_advantage=0.0, dataset=HOSTILE_DATASET, seed=1)
     result = run_reports(cwd)
     assert result.returncode == 0, result.stderr
-    assert "report: reports/index.html" in result.stderr
+    assert "report: report/index.html" in result.stderr
     return cwd
 
 
@@ -276,7 +276,7 @@ def test_report_opens_in_chromium_with_every_figure_drawn_and_hostile_names_as_t
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
-    html = (report_dir / "reports" / "index.html").read_text()
+    html = (report_dir / "report" / "index.html").read_text()
     assert "<script src=" not in html and html.count("plotly.js v") <= 2, "plotly.js inlined once, nothing fetched"
     with sync_playwright() as p:
         browser = _browser(p)
@@ -286,7 +286,7 @@ def test_report_opens_in_chromium_with_every_figure_drawn_and_hostile_names_as_t
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-            page.goto((report_dir / "reports" / "index.html").as_uri())
+            page.goto((report_dir / "report" / "index.html").as_uri())
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
             page.wait_for_timeout(500)
             assert errors == [] and requests == []
@@ -307,7 +307,7 @@ def test_report_opens_in_chromium_with_every_figure_drawn_and_hostile_names_as_t
 
 
 def test_verdict_table_matches_values_computed_from_the_storage(report_dir):
-    table = pd.read_csv(report_dir / "reports" / "index.csv").set_index("study")
+    table = pd.read_csv(report_dir / "report" / "index.csv").set_index("study")
     storage = "sqlite:///" + str(report_dir / "cellsearch.db")
     runs = optuna.load_study(study_name="toy.reeval", storage=storage).trials
     means = {c: np.mean([t.user_attrs["test_accuracy"] for t in runs if t.user_attrs["cell"] == c])
@@ -368,7 +368,7 @@ def test_a_report_at_90_percent_confidence_says_90_and_never_95(tmp_path):
     make_study(storage, "toy", 30, reeval_seeds=3)
     result = run_reports(tmp_path, "confidence=0.9")
     assert result.returncode == 0, result.stderr
-    html = (tmp_path / "reports" / "index.html").read_text()
+    html = (tmp_path / "report" / "index.html").read_text()
     text = html.replace(plotly.offline.get_plotlyjs(), "")  # plotly.js, inlined, is not the report's text
     text = html_text.unescape(text)  # "Welch&#x27;s" in the page is "Welch's" on the screen
     assert "[90 % interval]" in text, "the summary table's heading"
@@ -424,7 +424,7 @@ def test_a_1000_trial_report_is_written_in_under_20_s_and_under_8_mb(tmp_path):
     result = run_reports(tmp_path, "dashboard=false")
     seconds = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
-    size = (tmp_path / "reports" / "index.html").stat().st_size
+    size = (tmp_path / "report" / "index.html").stat().st_size
     print(json.dumps({"seconds": round(seconds, 1), "megabytes": round(size / 1e6, 2)}))
     assert size < 8e6 and seconds < 20
 
@@ -436,7 +436,7 @@ def test_figures_are_also_written_as_png_images(tmp_path):
     make_study("sqlite:///" + str(tmp_path / "cellsearch.db"), "toy", 12)
     result = run_reports(tmp_path, "images=png", "dashboard=false")
     assert result.returncode == 0, result.stderr
-    images = sorted((tmp_path / "reports" / "index-figures").glob("*.png"))
+    images = sorted((tmp_path / "report" / "index-figures").glob("*.png"))
     assert len(images) == 1 + 7, [p.name for p in images]
     for path in images:
         pixels = np.asarray(Image.open(path).convert("L"))

@@ -36,7 +36,7 @@ def _advisory_unlock(connection, key: int) -> None:
 def setup_lock(url: str):
     """Held while a process creates or checks the storage's tables and sets up its study, so that processes
     (or machines) that start together on one storage take turns: on PostgreSQL an advisory lock, on a SQLite
-    or journal file a lock file beside it (`<file>.lock`). Redis has none: see README, Storage."""
+    or journal file a lock file beside it (`<file>.lock`). Redis has none: see search/storage/README.md."""
     path = local_file(url)
     if path is not None:
         lock = filelock.FileLock(path + ".lock")

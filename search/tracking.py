@@ -1,11 +1,14 @@
 """`tracking=mlflow`: the study as one parent run in an MLflow tracking server, each trial (and each run of the
-`<study>.reeval` re-evaluation study) as a child run. MLflow is imported here only, and only when chosen.
+`<study>.reeval` re-evaluation study) as a child run. MLflow is imported here only, and only when chosen; what
+each run holds is search/mlflow_runs.py.
 
 The Optuna storage stays the source of truth. `sync(study)` logs every finished trial that the parent has no
-child run for yet (found by the tags `cellsearch.study_id` and `cellsearch.trial_number`); it runs after each
-trial (an Optuna callback), at the start and at the end of a run, under the storage's setup lock, so that
-workers on several machines log each trial once. The parent's id is kept in the study's user attribute
-`mlflow_parent_run` (set under the setup lock: every machine, and every resumed run, continues the same one).
+child run for yet; it runs after each trial (an Optuna callback), at the start and at the end of a run. No
+request to MLflow is made under a storage lock (a slow or absent tracker never holds up another worker's setup):
+two workers that log one trial at once make two children, and the next listing of either deletes all but one
+(mlflow_runs.redundant). The parent's id is kept in the study's user attribute `mlflow_parent_run`, set under
+the storage's setup lock (that lock guards the storage write alone): every machine, and every resumed run,
+continues the same one.
 
 A tracker unreachable when a run starts stops it before any trial, in one line; one that fails later costs a
 warning: the trial is kept, and the runs it missed are logged by the next sync that succeeds.
@@ -14,18 +17,18 @@ warning: the trial is kept, and the runs it missed are logged by the next sync t
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
-import math
 import os
 import re
+import time
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
+from search import mlflow_runs as runs
 from search import records as rec
 from search.errors import UserError
+from search.mlflow_runs import T, study_id
 from search.optuna_internals import storage_of
 from search.storage.locks import setup_lock
 from search.storage.urls import hide_secrets
@@ -33,24 +36,15 @@ from search.storage.urls import hide_secrets
 log = logging.getLogger(__name__)
 PARENT_ATTR = "mlflow_parent_run"  # study user attribute: {"experiment_id", "run_id"}
 DEFAULT_URI = "http://127.0.0.1:5000"
-T = "cellsearch."  # the prefix of every tag cellsearch sets
-_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}  # the finished
-_NUMBERS = (rec.N_PARAMS, rec.N_PARAMS_RECURRENT, rec.SEC_PER_EPOCH, rec.EPOCHS, rec.BEST_EPOCH)
 _ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",  # MLflow's own
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",  # defaults retry for minutes before an error
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}  # not two "View run at" lines per run logged
 _trackers: dict[int, MlflowTracker] = {}  # this process's tracker (worker processes make their own)
 
 
-def study_id(name: str) -> str:  # the study's name as a tag value that a filter string holds, whatever its characters
-    return hashlib.sha256(name.encode()).hexdigest()[:20]
-
-
-def _ms(when) -> int | None:
-    return None if when is None else int(when.timestamp() * 1000)
-
-
 class MlflowTracker:
+    """The MLflow client side: reach the server, find or make the parent, send the runs mlflow_runs describes."""
+
     def __init__(self, cfg, storage_url: str):
         try:
             from mlflow import MlflowClient
@@ -109,12 +103,11 @@ class MlflowTracker:
             os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = retries
 
     def start(self, study: optuna.Study, reopen: bool = True) -> None:
-        """Find the study's parent run, or create it, under the setup lock (every machine shares one); a
-        UserError if the tracker cannot be reached. `reopen`: mark it RUNNING (a search resumes)."""
+        """Find the study's parent run, or create it (every machine shares one); a UserError if the tracker
+        cannot be reached. `reopen`: mark it RUNNING (a search resumes)."""
         self.listed = False
         try:
-            with setup_lock(self.storage_url):
-                self.parent = self._parent(study, reopen)
+            self.parent = self._parent(study, reopen)
         except UserError:
             raise
         except Exception as e:  # noqa: BLE001
@@ -122,36 +115,42 @@ class MlflowTracker:
                             f"({self._reason(e)}); fix the server or use tracking=none; no trial has run") from None
         self.sync(study)
 
-    def _parent(self, study: optuna.Study, reopen: bool) -> str:
-        from mlflow.utils.mlflow_tags import MLFLOW_RUN_NAME
+    def _existing_parent(self, stored: dict):
+        """The run the study's attribute names, if this server and experiment hold it, active; else None."""
+        if stored.get("experiment_id") != self.experiment_id or not stored.get("run_id"):
+            return None
+        try:
+            run = self.client.get_run(stored["run_id"])
+        except Exception as e:  # a run this server does not hold: made anew
+            if "RESOURCE_DOES_NOT_EXIST" not in str(getattr(e, "error_code", "")) + str(e):
+                raise
+            return None
+        return run if run.info.lifecycle_stage == "active" else None
 
+    def _parent(self, study: optuna.Study, reopen: bool) -> str:
         stored = study.user_attrs.get(PARENT_ATTR) or {}
-        run = None
-        if stored.get("experiment_id") == self.experiment_id and stored.get("run_id"):
-            try:
-                run = self.client.get_run(stored["run_id"])
-            except Exception as e:  # a run this server does not hold: found by its tags, or made anew
-                if "RESOURCE_DOES_NOT_EXIST" not in str(getattr(e, "error_code", "")) + str(e):
-                    raise
-            if run is not None and run.info.lifecycle_stage != "active":
-                run = None
-        if run is None:  # a new study (even one named as a deleted one), or new to this server or experiment
-            first = [t.datetime_start for t in study.get_trials(deepcopy=False) if t.datetime_start]
-            run = self.client.create_run(self.experiment_id, start_time=_ms(min(first)) if first else None, tags={
-                f"{T}kind": "study", f"{T}study": study.study_name, f"{T}study_id": study_id(study.study_name),
-                MLFLOW_RUN_NAME: study.study_name})
-            attrs = study.user_attrs
-            metric = attrs.get(rec.METRIC, {})
-            self._log(run.info.run_id, params={"metric": metric.get("name"), "direction": metric.get("direction"),
-                                               "unit": metric.get("unit"),
-                                               "dataset": attrs.get("dataset", {}).get("name")})
-            self.client.log_text(run.info.run_id, json.dumps({k: attrs.get(k) for k in ("metric", "dataset", "space",
-                                 "config", "cellsearch_version")}, indent=1, default=str), "study.json")
-        elif reopen and run.info.status != "RUNNING":
-            self.client.update_run(run.info.run_id, status="RUNNING")
-        value = {"experiment_id": self.experiment_id, "run_id": run.info.run_id}
-        if stored != value:
-            study.set_user_attr(PARENT_ATTR, value)
+        run = self._existing_parent(stored)
+        if run is not None:
+            if reopen and run.info.status != "RUNNING":
+                self.client.update_run(run.info.run_id, status="RUNNING")
+            return run.info.run_id
+        # a new study (even one named as a deleted one), or new to this server or experiment: made here, then
+        # claimed in the storage unless another machine claimed one first (its run is kept, this one deleted)
+        first = [t.datetime_start for t in study.get_trials(deepcopy=False) if t.datetime_start]
+        spec = runs.study_run(study.study_name, study.user_attrs, min(first) if first else None)
+        made = self.client.create_run(self.experiment_id, start_time=spec.start_ms, tags=spec.tags).info.run_id
+        self._send(made, spec)
+        mine = {"experiment_id": self.experiment_id, "run_id": made}
+        with setup_lock(self.storage_url):  # the storage alone: read, compare, write
+            now = study.user_attrs.get(PARENT_ATTR) or {}
+            if now == stored:
+                study.set_user_attr(PARENT_ATTR, mine)
+        if now == stored:
+            return made
+        self.client.delete_run(made)
+        run = self._existing_parent(now)
+        if run is None:
+            raise RuntimeError(f"the parent run {now.get('run_id')} another worker made is gone")
         return run.info.run_id
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:  # Optuna's callback, after each trial
@@ -161,11 +160,10 @@ class MlflowTracker:
         """Log every finished trial of the study and of its re-evaluation study that has no child run yet; the
         number logged. Never raises: a tracker that fails is warned about, and the next sync catches up."""
         try:
-            with setup_lock(self.storage_url):
-                if self.parent is None:  # a worker process: the run that started it made the parent
-                    attr = study.user_attrs[PARENT_ATTR]
-                    self.experiment_id, self.parent = attr["experiment_id"], attr["run_id"]
-                logged = self._sync(study)
+            if self.parent is None:  # a worker process: the run that started it made the parent
+                attr = study.user_attrs[PARENT_ATTR]
+                self.experiment_id, self.parent = attr["experiment_id"], attr["run_id"]
+            logged = self._sync(study)
         except Exception as e:  # noqa: BLE001 - the storage is the record; a tracker's failure costs no trial
             if not self.down:
                 log.warning("warning: MLflow at %s failed (%s); the trials are kept in the storage and the runs "
@@ -182,78 +180,67 @@ class MlflowTracker:
         with contextlib.suppress(KeyError):  # no re-evaluation study yet
             studies.append(optuna.load_study(study_name=rec.reeval_study_name(study.study_name),
                                              storage=storage_of(study)))
-        todo = [(s, t) for s in studies for t in s.get_trials(deepcopy=False, states=tuple(_STATUS))
+        todo = [(s, t) for s in studies for t in s.get_trials(deepcopy=False, states=tuple(runs.STATUS))
                 if (study_id(s.study_name), t.number) not in self.known]
         if not todo:
             return 0
-        if not self.listed or len(todo) > 3:
-            self._list_children(f"tags.`mlflow.parentRunId` = '{self.parent}'")
-        else:  # the usual case, one new trial: ask for it alone, not for every child the parent has
-            for s, t in todo:
-                self._list_children(f"tags.`mlflow.parentRunId` = '{self.parent}' and tags.`{T}study_id` = "
-                                    f"'{study_id(s.study_name)}' and tags.`{T}trial_number` = '{t.number}'")
+        every = f"tags.`{runs.PARENT_TAG}` = '{self.parent}'"
+        filters = ([every] if not self.listed or len(todo) > 3 else  # the usual case, one new trial: ask for it
+                   [f"{every} and tags.`{T}study_id` = '{study_id(s.study_name)}' and "  # alone, not for every
+                    f"tags.`{T}trial_number` = '{t.number}'" for s, t in todo])  # child the parent has
+        for f in filters:
+            self._reconcile(f)
         logged = 0
         for s, t in todo:
             if (study_id(s.study_name), t.number) not in self.known:
-                self._log_trial(s, t)
+                spec = runs.trial_run(s.study_name, s.user_attrs, t, self.parent, self.uri)
+                spec.tags[runs.LOGGING_SINCE] = str(int(time.time() * 1000))
+                run_id = self.client.create_run(self.experiment_id, start_time=spec.start_ms,
+                                                tags=spec.tags).info.run_id
+                self._send(run_id, spec)
+                self.known.add((study_id(s.study_name), t.number))
                 logged += 1
+        if logged:  # another worker may have logged the same trial meanwhile: one copy is kept
+            for f in filters:
+                self._reconcile(f)
         return logged
 
-    def _list_children(self, filter_string: str) -> None:
-        """Add the complete children that match to `known`; delete incomplete ones (a sync cut off in the middle:
-        they are logged again, whole)."""
-        token = None
+    def _reconcile(self, filter_string: str) -> None:
+        """List the children that match: add the finished ones to `known`; delete the copies of a trial that two
+        workers logged at once but one, and the children cut off in the middle of their logging (they are logged
+        again, whole)."""
+        found, token, now = [], None, int(time.time() * 1000)
         while True:
             page = self.client.search_runs([self.experiment_id], filter_string, max_results=1000, page_token=token)
-            for run in page:
-                tags = run.data.tags
-                if run.info.status == "RUNNING":  # never finished logging: under the lock, nobody else is at it
-                    self.client.delete_run(run.info.run_id)
-                elif f"{T}trial_number" in tags:
-                    self.known.add((tags.get(f"{T}study_id"), int(tags[f"{T}trial_number"])))
+            found += [(r.info.run_id, r.info.status, r.data.tags) for r in page]
             token = page.token
             if not token:
                 break
+        doomed = set(runs.redundant(found))
+        for run_id, status, tags in found:
+            if runs.cut_off(status, tags, now):
+                doomed.add(run_id)
+            elif status != "RUNNING" and run_id not in doomed and runs.trial_key(tags) is not None:
+                self.known.add(runs.trial_key(tags))
+        for run_id in doomed:
+            with contextlib.suppress(Exception):  # deleted already by the other worker
+                self.client.delete_run(run_id)
         if "trial_number" not in filter_string:
             self.listed = True
 
-    def _log_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
-
-        attrs = trial.user_attrs
-        reeval = study.study_name.endswith(rec.REEVAL_SUFFIX)
-        metric = (study.user_attrs.get(rec.METRIC) or {}).get("name", "value")
-        cell = attrs.get(rec.CELL, trial.params.get(rec.CELL, "?"))
-        name = (f"{cell} seed {attrs.get(rec.SEED)} (trial {attrs.get(rec.SOURCE_TRIAL)})" if reeval
-                else f"{cell} #{trial.number}")
-        tags = {MLFLOW_PARENT_RUN_ID: self.parent, MLFLOW_RUN_NAME: name, f"{T}kind": "reeval" if reeval else "trial",
-                f"{T}study": study.study_name, f"{T}study_id": study_id(study.study_name),
-                f"{T}trial_number": str(trial.number), f"{T}state": trial.state.name.lower().replace("fail", "failed"),
-                f"{T}cell": str(cell)}
-        for key in (rec.FAIL_REASON, rec.WORKER, rec.DEVICE, rec.SOURCE_TRIAL, rec.SEED):
-            if attrs.get(key) is not None:
-                tags[f"{T}{key}"] = hide_secrets(str(attrs[key]), self.uri)[:5000]
-        run = self.client.create_run(self.experiment_id, start_time=_ms(trial.datetime_start), tags=tags)
-        end = _ms(trial.datetime_complete) or _ms(trial.datetime_start) or 0
-        metrics = [(f"epoch_val_{metric}", value, step, end)
-                   for step, value in sorted(trial.intermediate_values.items())]
-        for key in (rec.score_attr("val", metric), rec.score_attr("test", metric), *_NUMBERS):
-            if isinstance(attrs.get(key), (int, float)):
-                metrics.append((key, attrs[key], 0, end))
-        self._log(run.info.run_id, params=trial.params, metrics=metrics)
-        self.client.set_terminated(run.info.run_id, status=_STATUS[trial.state], end_time=end)
-        self.known.add((study_id(study.study_name), trial.number))
-
-    def _log(self, run_id: str, params: dict | None = None, metrics: list | None = None) -> None:
-        """log_batch within MLflow's limits (1,000 metrics, 100 params, 6,000 characters a value)."""
+    def _send(self, run_id: str, spec: runs.RunSpec) -> None:
+        """A run's parameters, metrics and files, within MLflow's limits; then its end, if it has one."""
         from mlflow.entities import Metric, Param
 
-        params = [Param(k, str(v)[:6000]) for k, v in (params or {}).items() if v is not None]
-        metrics = [Metric(k, float(v), ts, step) for k, v, step, ts in metrics or () if math.isfinite(v)]
-        for i in range(0, len(params), 100):
-            self.client.log_batch(run_id, params=params[i:i + 100], synchronous=True)
-        for i in range(0, len(metrics), 1000):
-            self.client.log_batch(run_id, metrics=metrics[i:i + 1000], synchronous=True)
+        for batch in spec.param_batches():
+            self.client.log_batch(run_id, params=[Param(k, v) for k, v in batch.items()], synchronous=True)
+        for batch in spec.metric_batches():
+            self.client.log_batch(run_id, metrics=[Metric(k, v, ts, step) for k, v, step, ts in batch],
+                                  synchronous=True)
+        for name, text in spec.text.items():
+            self.client.log_text(run_id, text, name)
+        if spec.status is not None:
+            self.client.set_terminated(run_id, status=spec.status, end_time=spec.end_ms)
 
     def finish(self, study: optuna.Study) -> None:
         """At the end of a run: log what is missing and mark the parent finished (a resume reopens it)."""

@@ -19,8 +19,8 @@ import pytest
 from optuna.trial import TrialState
 
 from conftest import _service_or_skip, run_search
+from search.mlflow_runs import study_id, trial_run
 from search.records import reeval_study_name
-from search.tracking import study_id
 
 ARGS = ("study=airline", "search.n_trials=4", "train.max_epochs=2", "tracking=mlflow")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -164,16 +164,20 @@ class _Proxy:
         self.target, self.port, self.conns, self.listener = target, _free_port(), [], None
         self.restore()
 
-    def restore(self) -> None:
+    def restore(self, stalled: bool = False) -> None:
+        """Relay again; `stalled`: accept connections but never answer (a server that hangs)."""
         self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        threading.Thread(target=self._accept, args=(self.listener, stalled), daemon=True).start()
 
-    def _accept(self, listener) -> None:
+    def _accept(self, listener, stalled: bool) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if stalled:
+                self.conns.append(client)
+                continue
             upstream = socket.create_connection(("127.0.0.1", self.target))
             self.conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
@@ -228,3 +232,73 @@ def test_a_tracker_that_fails_mid_study_loses_no_trial_and_the_resumed_run_logs_
     again = run_search(tmp_path, *(a.replace("n_trials=3", "n_trials=4") for a in args))  # resumed: one more trial
     assert again.returncode == 0, again.stderr[-3000:]
     assert _check_children(mlflow_uri, exp, url, "airline")[0] == parent  # the same parent, now with all 4
+
+
+def _tracker(url: str, uri: str, experiment: str):
+    import search.tracking
+    from search.config import TrackingConfig
+
+    return search.tracking.connect(TrackingConfig(kind="mlflow", uri=uri, experiment=experiment), url)
+
+
+def _finished_trial(number_of_epochs: int = 2):
+    return optuna.trial.create_trial(value=1.0, params={}, distributions={}, user_attrs={"cell": "lstm"},
+                                     intermediate_values={e: 2.0 / e for e in range(1, number_of_epochs + 1)})
+
+
+def test_a_hanging_tracker_never_holds_the_storage_setup_lock(tmp_path, mlflow_uri, monkeypatch):
+    """A worker whose sync waits on an MLflow server that does not answer holds up no other worker: the setup
+    lock (which every worker takes to create or join the study) stays free. Each sync used to hold it over its
+    requests, for as long as their timeouts and retries took."""
+    from search.storage.locks import setup_lock
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "8")
+    proxy = _Proxy(int(mlflow_uri.rsplit(":", 1)[1]))
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="hang", storage=url)
+    tracker = _tracker(url, f"http://127.0.0.1:{proxy.port}", "hang")
+    tracker.start(study)
+    study.add_trial(_finished_trial())
+    proxy.cut()
+    proxy.restore(stalled=True)
+    syncing = threading.Thread(target=tracker.sync, args=(study,), daemon=True)
+    syncing.start()
+    time.sleep(1.0)
+    assert syncing.is_alive(), "the sync is waiting on the server"
+    taken = threading.Event()
+
+    def set_up() -> None:
+        with setup_lock(url):
+            taken.set()
+
+    threading.Thread(target=set_up, daemon=True).start()
+    assert taken.wait(4), "the setup lock was held while MLflow did not answer"
+    syncing.join(30)
+    proxy.cut()
+    proxy.restore()
+    assert tracker.sync(study) == 1 and len(_runs(mlflow_uri, "hang")[1]) == 1  # logged once it answers
+
+
+def test_two_workers_logging_one_trial_at_once_leave_one_child(tmp_path, mlflow_uri):
+    """Without a lock across machines two workers may log the same trial: the copy a race leaves is deleted by
+    the next listing, the same one on each, and a second worker joining the study adopts the first's parent."""
+    from mlflow import MlflowClient
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="race", storage=url)
+    first, second = _tracker(url, mlflow_uri, "race"), _tracker(url, mlflow_uri, "race")
+    first.start(study)
+    second.start(study)
+    assert first.parent == second.parent, "one parent for the study"
+    study.add_trial(_finished_trial())
+    assert first.sync(study) == 1
+    trial = study.trials[0]
+    spec = trial_run("race", {}, trial, first.parent)
+    copy = MlflowClient(mlflow_uri).create_run(first.experiment_id, tags=spec.tags).info.run_id  # the race's copy
+    MlflowClient(mlflow_uri).set_terminated(copy, "FINISHED")
+    study.add_trial(_finished_trial(3))
+    assert second.sync(study) == 1  # lists every child (it has listed none yet): keeps one copy of trial 0
+    children = _runs(mlflow_uri, "race")[1]
+    numbers = sorted(int(r.data.tags["cellsearch.trial_number"]) for r in children)
+    assert numbers == [0, 1], numbers

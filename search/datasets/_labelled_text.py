@@ -7,7 +7,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -16,11 +16,30 @@ from search.datasets._text_encoding import text_classification, tokenize
 from search.errors import UserError
 
 if TYPE_CHECKING:
-    from search.datasets.text_csv import TextCsvConfig
     from search.tasks.text_classification import TextClassification
 
 log = logging.getLogger(__name__)
 MISSING_LABELS = {"", "nan", "na", "n/a", "null", "none"}
+
+
+class TextSource(Protocol):
+    """What the readers and the task need of a labelled-text dataset's config (search/datasets/text_csv.py's
+    TextCsvConfig has these keys): a protocol, so that these helpers never import the schema that uses them."""
+
+    name: str
+    format: str
+    text_column: str
+    label_column: str
+    delimiter: str | None
+    encoding: str
+    header: bool
+    hub: str | None
+    hub_dir: str | None
+    val_fraction: float
+    test_fraction: float
+    split_seed: int
+    min_freq: int
+    max_tokens: int | None
 
 
 @dataclass
@@ -55,7 +74,7 @@ def class_names(labels: list[str]) -> list[str]:
         return sorted(distinct)
 
 
-def labelled_text_task(cfg: TextCsvConfig, parts: dict[str, Rows], names: list[str] | None, card: dict,
+def labelled_text_task(cfg: TextSource, parts: dict[str, Rows], names: list[str] | None, card: dict,
                        given_note: str) -> TextClassification:
     """The task of the splits read (`parts`); a split not read is carved from the training rows."""
     origin = card["origin"] if card["source"].startswith("hub") else card["source"].removeprefix("file: ")
@@ -103,7 +122,7 @@ def _joined(parts: dict[str, Rows], index: dict[str, int], seen: set) -> tuple[l
     return texts, labels, splits
 
 
-def _carve(cfg: TextCsvConfig, y: np.ndarray, splits: dict, origin: str) -> list[str]:
+def _carve(cfg: TextSource, y: np.ndarray, splits: dict, origin: str) -> list[str]:
     """Carve the splits not given from the training rows (in place); returns their names."""
     carved = [s for s in ("val", "test") if s not in splits]
     rows_train = splits["train"]

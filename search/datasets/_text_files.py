@@ -11,16 +11,12 @@ import math
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from search.datasets._files import decode, require_file
-from search.datasets._labelled_text import Rows, label
+from search.datasets._labelled_text import Rows, TextSource, label
 from search.errors import UserError
-
-if TYPE_CHECKING:
-    from search.datasets.text_csv import TextCsvConfig
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
@@ -29,7 +25,7 @@ _BREAK = re.compile(r"\r\n|\r|\n")
 _SKIPPED = re.compile(r"Skipping line (\d+): (.*)", re.S)  # pandas' warning for a malformed record (on_bad_lines)
 
 
-def file_format(cfg: TextCsvConfig, path: Path) -> str:
+def file_format(cfg: TextSource, path: Path) -> str:
     if cfg.format != "auto":
         if cfg.format not in ("csv", "tsv", "jsonl"):
             raise UserError(f"dataset.format={cfg.format}: it must be auto, csv, tsv or jsonl")
@@ -41,7 +37,7 @@ def file_format(cfg: TextCsvConfig, path: Path) -> str:
     return fmt
 
 
-def read_rows(cfg: TextCsvConfig, path: Path, split_column: str | None = None) -> dict[str, Rows]:
+def read_rows(cfg: TextSource, path: Path, split_column: str | None = None) -> dict[str, Rows]:
     """The file's rows: {"all": Rows}, or per split when `split_column` names one."""
     require_file(path, None, "existing files as dataset.path (and val_path/test_path)")
     text = decode(path, path.read_bytes(), cfg.encoding)
@@ -82,7 +78,7 @@ def read_rows(cfg: TextCsvConfig, path: Path, split_column: str | None = None) -
     return parts
 
 
-def _column(cfg: TextCsvConfig, path: Path, fmt: str, columns: list[str], key: str, value: str) -> int | str:
+def _column(cfg: TextSource, path: Path, fmt: str, columns: list[str], key: str, value: str) -> int | str:
     """The position (csv, tsv) or key (jsonl) of a configured column; a one-line error when it is absent."""
     if fmt != "jsonl" and not cfg.header:
         try:
@@ -97,7 +93,7 @@ def _column(cfg: TextCsvConfig, path: Path, fmt: str, columns: list[str], key: s
     return columns.index(value) if fmt != "jsonl" else value
 
 
-def _csv_records(cfg: TextCsvConfig, path: Path, text: str, fmt: str) -> tuple[list[str], list]:
+def _csv_records(cfg: TextSource, path: Path, text: str, fmt: str) -> tuple[list[str], list]:
     """The columns and the (line, fields) records of a CSV or TSV (whose fields are never quoted). pandas
     reads every record (blank lines kept, so that each record's first line can be counted); a record of
     another width than the first is an error naming its line."""

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from search.datasets._files import hub_reachable
-from search.datasets._labelled_text import Rows, label
+from search.datasets._labelled_text import Rows, TextSource, label
 from search.errors import UserError
-
-if TYPE_CHECKING:
-    from search.datasets.text_csv import TextCsvConfig
 
 
 @dataclass(frozen=True)
@@ -40,7 +36,7 @@ HUB_LAYOUTS = {
 HUB_ALIASES = {"imdb": "stanfordnlp/imdb", "sst2": "stanfordnlp/sst2", "sst-2": "stanfordnlp/sst2"}
 
 
-def load_hub(cfg: TextCsvConfig):
+def load_hub(cfg: TextSource):
     """The `datasets.DatasetDict` of `dataset.hub` (or of its local copy), its full name and the source to
     record."""
     name = HUB_ALIASES.get(cfg.hub.lower(), cfg.hub)
@@ -64,7 +60,7 @@ def load_hub(cfg: TextCsvConfig):
     return data, name, source
 
 
-def hub_rows(cfg: TextCsvConfig, data, name: str, source: str) -> tuple[dict[str, Rows], list[str] | None, dict]:
+def hub_rows(cfg: TextSource, data, name: str, source: str) -> tuple[dict[str, Rows], list[str] | None, dict]:
     """Our splits of a loaded `datasets.DatasetDict`, its class names (None: from the labels) and its card.
     `name` picks a known layout (HUB_LAYOUTS); others use the config's text_column and label_column and the
     split names train / validation / test."""
@@ -103,7 +99,7 @@ def hub_rows(cfg: TextCsvConfig, data, name: str, source: str) -> tuple[dict[str
     return parts, names, card
 
 
-def _generic_layout(cfg: TextCsvConfig, data, source: str) -> HubLayout:
+def _generic_layout(cfg: TextSource, data, source: str) -> HubLayout:
     """Splits of an unknown hub dataset: train; validation (valid, dev) and test where they are labelled;
     an unlabelled test (all -1) is replaced by the validation split, as for SST-2."""
     if "train" not in data:

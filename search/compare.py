@@ -7,7 +7,8 @@
   that cell's trials only), so TPE cannot drift to the cell that looked good early and starve the other.
 - `param_matched`: `balanced`, and a GRU's hidden size is chosen so that its recurrent layers have the
   number of weights (within 5 %) of an LSTM of the searched hidden size: "better cell" is then not "more
-  weights". The searched `hidden_size` is the LSTM-equivalent size; the trial stores the size it used.
+  weights". The searched `hidden_size` is the LSTM-equivalent size; the trial stores the size it used. The
+  sizes themselves are computed in search/sizing.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from optuna.pruners import BasePruner, HyperbandPruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from search.errors import UserError
-from search.model import GATES
 from search.optuna_internals import CellView, filter_hyperband_brackets
 from search.records import CELL, cell_of
 
@@ -92,58 +91,3 @@ def queue_fewest(study: optuna.Study, cells: list[str]) -> None:
         if cell_of(t) in counts:
             counts[cell_of(t)] += 1
     study.enqueue_trial({CELL: min(cells, key=lambda c: counts[c])})
-
-
-def recurrent_weights(cell: str, input_size: int, hidden: int, layers: int) -> int:
-    """Trainable weights of torch.nn.LSTM / GRU / RNN (both bias vectors), without building one."""
-    gates = GATES[cell]
-    total = 0
-    for layer in range(layers):
-        inputs = input_size if layer == 0 else hidden
-        total += gates * (inputs * hidden + hidden * hidden + 2 * hidden)
-    return total
-
-
-def matched_hidden_size(cell: str, reference_hidden: int, input_size: int, layers: int) -> int:
-    """The hidden size at which `cell` has about as many recurrent weights as an LSTM of `reference_hidden`."""
-    target = recurrent_weights("lstm", input_size, reference_hidden, layers)
-    if cell == "lstm":
-        return reference_hidden
-    candidates = range(1, 4 * reference_hidden + 2)
-    return min(candidates, key=lambda h: abs(recurrent_weights(cell, input_size, h, layers) - target))
-
-
-def model_weights(cell: str, hidden: int, layers: int, input_size: int, vocab_size: int | None,
-                  n_outputs: int) -> int:
-    """Trainable weights of the whole SequenceModel (search/model.py): embedding, recurrent layers, head."""
-    embedding, head = (vocab_size or 0) * input_size, (hidden + 1) * n_outputs
-    return embedding + recurrent_weights(cell, input_size, hidden, layers) + head
-
-
-def budget_hidden_size(cell: str, budget: int, layers: int, input_size: int, vocab_size: int | None,
-                       n_outputs: int) -> int:
-    """The largest hidden size at which the whole model has at most `budget` trainable weights (model.param_budget:
-    every cell at the same size, as Bai et al. 2018 compare them); 0 when even one unit is over."""
-    low, high = 0, 1
-    while model_weights(cell, high, layers, input_size, vocab_size, n_outputs) <= budget:
-        low, high = high, high * 2
-    while high - low > 1:
-        middle = (low + high) // 2
-        if model_weights(cell, middle, layers, input_size, vocab_size, n_outputs) <= budget:
-            low = middle
-        else:
-            high = middle
-    return low
-
-
-def check_sizing(cfg) -> None:
-    """model.param_budget sets every trial's hidden size: a space that also searches it, or param_matched (which
-    sizes the GRU to the LSTM instead), would be overruled without a word. One line instead."""
-    if not cfg.model.get("param_budget"):
-        return
-    if "model.hidden_size" in cfg.space:
-        raise UserError(f"model.param_budget={cfg.model.param_budget} sets the hidden size of every trial: remove "
-                        "model.hidden_size from the space (or unset model.param_budget)")
-    if cfg.compare.strategy.value == "param_matched":
-        raise UserError("model.param_budget and compare=param_matched both size the cells: use one (the budget sizes "
-                        "every cell to the same total weights; param_matched a GRU to the LSTM's recurrent weights)")

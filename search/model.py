@@ -94,15 +94,3 @@ def build_model(model_cfg, task: Shape, kernel: str = "auto") -> SequenceModel:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def training_bytes(cell: str, hidden: int, layers: int, batch: int, steps: int, input_size: int,
-                   vocab_size: int | None, n_outputs: int) -> int:
-    """A rough estimate of the memory that training one such model takes, in bytes (float32): the weights
-    with their gradients and Adam's two moments, and the activations kept for the backward pass (each
-    layer's gates and states at every step). Enough to tell a space whose costliest corner cannot fit."""
-    gates = GATES[cell]
-    weights = sum(gates * ((input_size if i == 0 else hidden) + hidden + 2) * hidden for i in range(layers))
-    weights += (vocab_size or 0) * input_size + (hidden + 1) * n_outputs
-    activations = batch * steps * (layers * hidden * (gates + 2) + input_size)
-    return 4 * (4 * weights + 2 * activations)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import optuna
 import torch
@@ -18,10 +17,9 @@ from optuna.trial import TrialState
 import search
 from search import interrupt
 from search.artifacts import artifact_store, is_best_of_cell, save_model
-from search.compare import budget_hidden_size, matched_hidden_size
 from search.errors import RepeatedConfig, UserError
 from search.kernels import kernel_of
-from search.model import SequenceModel, build_model, count_parameters
+from search.model import SequenceModel, count_parameters
 from search.records import (
     BEST_EPOCH,
     CELL,
@@ -43,10 +41,11 @@ from search.records import (
     WORKER,
     score_attr,
 )
+from search.sizing import size_trial
 from search.space import suggest
 from search.storage.urls import mask_all
 from search.tasks import Task
-from search.train import FitResult, NonFiniteLoss, fit, release_memory
+from search.train import FitResult, NonFiniteLoss, release_memory, train_config
 from search.workers.reaper import queue_retry, worker_id
 
 
@@ -54,44 +53,6 @@ def resolved(cfg: DictConfig) -> dict:
     """The config as plain data, with every password masked (storage.url and any other URL): what is stored
     and shown."""
     return mask_all(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-
-
-@dataclass
-class Run:
-    model: SequenceModel
-    fit: FitResult
-    test: float  # test metric of the best validation epoch's weights
-
-
-def train_config(trial_cfg: DictConfig, task: Task, seed: int, device: torch.device,
-                 on_start: Callable[[SequenceModel], None] = lambda model: None,
-                 on_epoch: Callable[[FitResult], None] = lambda progress: None) -> Run:
-    """Train one configuration with one seed (init, data order and dropout all follow it)."""
-    torch.manual_seed(seed)
-    model = build_model(trial_cfg.model, task, trial_cfg.train.get("rnn_kernel", "auto"))
-    on_start(model)
-    seq_len = trial_cfg.dataset.seq_len
-    result = fit(model, task, seq_len, trial_cfg.train, device, torch.Generator().manual_seed(seed), on_epoch)
-    return Run(model, result, task.score(model, "test", seq_len, device))
-
-
-def match_size(trial_cfg: DictConfig, task: Task) -> None:
-    """param_matched: give a GRU the recurrent weight count of an LSTM of the searched hidden size."""
-    model = trial_cfg.model
-    input_size = model.embedding_dim if task.vocab_size else task.n_features
-    model.hidden_size = matched_hidden_size(model.cell.value, model.hidden_size, input_size, model.num_layers)
-
-
-def size_to_budget(trial_cfg: DictConfig, task: Task) -> None:
-    """model.param_budget: the largest hidden size at which this trial's model stays within the budget."""
-    model = trial_cfg.model
-    input_size = model.embedding_dim if task.vocab_size else task.n_features
-    size = budget_hidden_size(model.cell.value, model.param_budget, model.num_layers, input_size, task.vocab_size,
-                              task.n_outputs)
-    if size == 0:
-        raise UserError(f"model.param_budget={model.param_budget} is below the smallest {model.cell.value} model of "
-                        f"this task (one hidden unit, {model.num_layers} layer(s)); raise it")
-    model.hidden_size = size
 
 
 _CPU_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "DefaultCPUAllocator")
@@ -118,10 +79,7 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
     def objective(trial: optuna.Trial) -> float:
         trial_cfg = suggest(trial, cfg)
         refuse_repeat(trial)
-        if cfg.compare.strategy.value == "param_matched":
-            match_size(trial_cfg, task)
-        if trial_cfg.model.get("param_budget"):
-            size_to_budget(trial_cfg, task)
+        size_trial(trial_cfg, task, cfg.compare.strategy.value)
         seed = cfg.seed + trial.number
         config = resolved(trial_cfg)
 

@@ -35,7 +35,6 @@ from optuna.trial import FrozenTrial, TrialState
 from reports.welch import seed_looks
 from search.errors import UserError
 from search.model import count_parameters
-from search.objective import train_config
 from search.optuna_internals import storage_of
 from search.records import (
     BEST_EPOCH,
@@ -56,6 +55,7 @@ from search.records import (
     score_attr,
 )
 from search.tasks import Task
+from search.train import train_config
 
 log = logging.getLogger(__name__)
 SEED_BASE = 1_000_000  # re-evaluation seeds: far from the search's seed + trial number

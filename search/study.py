@@ -17,12 +17,11 @@ from optuna.trial import TrialState
 import search
 import search.tracking
 from search import cluster
-from search.compare import check_sizing, queue_fewest
+from search.compare import queue_fewest
 from search.config import check_values
 from search.devices import choose_device, mixed_precision, worker_device
 from search.errors import UserError, quiet_optuna_failures
 from search.interrupt import interruptible
-from search.model import GATES, training_bytes
 from search.objective import make_objective, resolved
 from search.progress import Progress
 from search.records import (
@@ -40,6 +39,7 @@ from search.records import (
 from search.reeval import reevaluate, replay
 from search.resume import check_same_experiment
 from search.sampling import balanced, cells, make_pruner, make_sampler
+from search.sizing import check_sizing, warn_costliest_corner
 from search.space import check_space, describe
 from search.storage.locks import FileGate, setup_lock
 from search.storage.open import open_storage, resolve_url
@@ -70,32 +70,8 @@ def load_task(cfg: DictConfig) -> Task:
         raise UserError(f"dataset.seq_len reaches {reach}, but {task.name} has only {longest} training steps "
                         "to draw windows from; lower the sequence length or its range in the space")
     if task.uses_seq_len:
-        _warn_costliest_corner(cfg, task, reach)
+        warn_costliest_corner(cfg, task, reach)
     return task
-
-
-def _highest(cfg: DictConfig, path: str):
-    spec = cfg.space.get(path)
-    if spec is None:
-        value = OmegaConf.select(cfg, path)
-        return getattr(value, "value", value)
-    return max(spec.choices) if spec.type == "categorical" else spec.high
-
-
-def _warn_costliest_corner(cfg: DictConfig, task: Task, steps: int) -> None:
-    """Warn before the run when the space's costliest corner may not fit in this machine's memory (such
-    trials are pruned "out of memory" when they come)."""
-    cell = max(cells(cfg), key=GATES.__getitem__)  # the costliest cell searched (or configured): most gates
-    hidden, layers, batch = (int(_highest(cfg, p)) for p in ("model.hidden_size", "model.num_layers",
-                                                              "train.batch_size"))
-    input_size = int(_highest(cfg, "model.embedding_dim")) if task.vocab_size else task.n_features
-    need = training_bytes(cell, hidden, layers, batch, int(steps), input_size, task.vocab_size, task.n_outputs)
-    have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    if need > have / 2:
-        log.warning("warning: the space's costliest corner (%s, hidden %d x %d layers, batch %d, %d steps) needs "
-                    "about %.1f GB to train, more than half of this machine's %.1f GB: trials there may be pruned "
-                    "out of memory; narrow the space to avoid them", cell, hidden, layers, batch, steps, need / 1e9,
-                    have / 1e9)
 
 
 def open_study(cfg: DictConfig, task: Task, storage, pruner) -> tuple[optuna.Study, int]:

@@ -1,4 +1,5 @@
-"""Training with early stopping on the validation metric. Knows nothing of Optuna: after each epoch it
+"""Training one configuration (`train_config`: one seed, one model, its test score) and the loop under it, `fit`:
+early stopping on the validation metric. Knows nothing of Optuna: after each epoch it
 calls `on_epoch(result)` with the FitResult so far (`result.epochs` the epoch just run, `result.history[-1]` its
 validation value), which may raise to stop the run (the objective raises TrialPruned there)."""
 
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from omegaconf import DictConfig
 
 from search import interrupt
 from search.devices import mixed_precision
-from search.model import detach
+from search.model import SequenceModel, build_model, detach
 from search.tasks import Task
 
 
@@ -138,3 +140,22 @@ def release_memory() -> None:
     gc.collect()
     if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
         _LIBC.malloc_trim(0)
+
+
+@dataclass
+class Run:
+    model: SequenceModel
+    fit: FitResult
+    test: float  # test metric of the best validation epoch's weights
+
+
+def train_config(trial_cfg: DictConfig, task: Task, seed: int, device: torch.device,
+                 on_start: Callable[[SequenceModel], None] = lambda model: None,
+                 on_epoch: Callable[[FitResult], None] = lambda progress: None) -> Run:
+    """Train one configuration with one seed (init, data order and dropout all follow it)."""
+    torch.manual_seed(seed)
+    model = build_model(trial_cfg.model, task, trial_cfg.train.get("rnn_kernel", "auto"))
+    on_start(model)
+    seq_len = trial_cfg.dataset.seq_len
+    result = fit(model, task, seq_len, trial_cfg.train, device, torch.Generator().manual_seed(seed), on_epoch)
+    return Run(model, result, task.score(model, "test", seq_len, device))

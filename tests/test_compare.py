@@ -10,11 +10,12 @@ from optuna.trial import TrialState, create_trial
 
 from conftest import offline_env, run_search
 from search.artifacts import artifact_store, load_model
-from search.compare import PerCellPruner, budget_hidden_size, matched_hidden_size, model_weights, recurrent_weights
+from search.compare import PerCellPruner
 from search.config import StorageConfig
 from search.datasets.airline import AirlineConfig
 from search.model import SequenceModel, count_parameters
 from search.reeval import replay
+from search.sizing import budget_hidden_size, matched_hidden_size, model_weights, recurrent_weights
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1", "search.reeval_seeds=0")

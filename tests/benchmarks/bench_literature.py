@@ -111,9 +111,9 @@ def estimate(seconds: float = 20.0, warmup: int = 5) -> None:
 
     import torch
 
-    from search.compare import budget_hidden_size
     from search.datasets.polyphonic import PolyphonicConfig
     from search.model import build_model
+    from search.sizing import budget_hidden_size
 
     task = PolyphonicConfig().load()
     total = sum(len(r) - 1 for r in task.rolls["train"])

@@ -1,5 +1,5 @@
-"""The verdict: which cell type wins on a study, by a fixed rule written into the report (its wording:
-reports/wording.py).
+"""The verdict: which cell type wins on a study, by a fixed rule written into the report. This module decides and
+records what the decision rests on as data; reports/wording.py says it in words.
 
 Effect: the advantage of the LSTM over the GRU in the study's metric, oriented so that a positive number means
 the LSTM is better (higher accuracy, lower error).
@@ -49,7 +49,13 @@ class Verdict:
     pair: tuple[str, str] = GATED  # the cells compared: the effect is pair[0]'s advantage over pair[1]
     winner: str | None = None  # a cell of `pair` when the interval says it is better, else None
     source: str = "none"  # "re-evaluation" | "search" | "none"
-    source_detail: str = ""  # what exactly the effect was computed from
+    metric_name: str = ""  # the study's metric, as the effect is of its test score
+    missing: str = ""  # with source "none": "cells" (a cell of the pair not searched) | "scores" (none with a test)
+    searched_cells: list = field(default_factory=list)  # every cell the study searched
+    short: dict = field(default_factory=dict)  # cell -> finished search trials, when fewer than min_trials
+    min_trials: int = 5  # the settings the verdict was decided with
+    min_seeds: int = 2
+    looks_at: list = field(default_factory=list)  # seeds a cell at each look of adaptive re-evaluation
     effect: float = NAN  # pair[0]'s advantage, metric units, positive = it is better
     low: float = NAN  # the interval of the effect (nan: none, as for a descriptive verdict)
     high: float = NAN
@@ -72,6 +78,13 @@ class Verdict:
     suggested_trials: int | None = None  # search.n_trials that may settle it, when a cell is still improving
     still_learning: dict = field(default_factory=dict)  # cell -> epochs of its best trial, best at the last of them
     suggested_epochs: int | None = None  # train.max_epochs that may settle it, when a cell is still learning
+
+    @property
+    def source_detail(self) -> str:
+        """What exactly the effect was computed from, in words (reports/wording.py)."""
+        from reports.wording import source_text  # wording reads this module: imported when asked, not above
+
+        return source_text(self)
 
     @property
     def relative(self) -> tuple[float, float, float]:
@@ -110,14 +123,11 @@ def _from_reeval(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
         label, winner = EQUIVALENT, None
     else:
         label, winner = UNDECIDED, None
-    looked = (f"; the interval looked at {looks} times by adaptive re-evaluation (at {_counts(data.reeval_looks)} "
-              f"seeds a cell), so each look is a {100 * iv.level:.3g} % interval") if looks > 1 else ""
     verdict = Verdict(
-        label, pair, winner, "re-evaluation",
-        f"mean test {data.metric['name']} over re-evaluation seeds ({a} {len(runs[a])}, {b} {len(runs[b])}), each "
-        f"retraining the cell's best configuration; Welch's t interval{looked}",
-        iv.effect, iv.low, iv.high, iv.p_other, rope, scores, spreads, tied=float(iv.se == 0 and iv.effect == 0),
-        confidence=cfg.confidence, looks=looks, level=iv.level, decided=label != UNDECIDED)
+        label=label, pair=pair, winner=winner, source="re-evaluation", effect=iv.effect, low=iv.low, high=iv.high,
+        p_other_better=iv.p_other, rope=rope, scores=scores, spreads=spreads, tied=float(iv.se == 0 and iv.effect == 0),
+        confidence=cfg.confidence, looks=looks, level=iv.level, decided=label != UNDECIDED,
+        seeds={c: len(runs[c]) for c in pair}, looks_at=list(data.reeval_looks))
     if not verdict.decided:
         verdict.seeds_needed = welch.seeds_needed(spreads[a], spreads[b], iv.effect, rope, cfg.confidence,
                                                     data.reeval_looks)
@@ -125,46 +135,36 @@ def _from_reeval(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
     return verdict
 
 
-def _counts(looks: list[int]) -> str:
-    return ", ".join(str(n) for n in looks)
-
-
 def _from_search(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
     a, b = pair
     sign = 1.0 if data.maximize else -1.0
     scores = {c: float(data.by_cell[c].best.test) for c in pair}
     effect = sign * (scores[a] - scores[b])
-    seeds = {c: len(data.by_cell[c].reeval_tests) for c in pair}
-    detail = (f"test {data.metric['name']} of each cell's best trial by validation, one seed each: descriptive, "
-              f"no interval (re-evaluate each cell's best with at least {cfg.min_seeds} seeds for a verdict: "
-              f"search.reeval_seeds=auto, or stage=reeval; re-evaluation runs now: {a} {seeds[a]}, {b} {seeds[b]})")
-    return Verdict(_descriptive_label(effect, pair), pair, None, "search", detail, effect, scores=scores,
+    return Verdict(label=_descriptive_label(effect, pair), pair=pair, source="search", effect=effect, scores=scores,
                    rope=rope_width(data, scores, cfg.rope_points, cfg.rope_relative), confidence=cfg.confidence,
                    level=cfg.confidence)
 
 
 def compare(data: StudyData, cfg, pair: tuple[str, str]) -> Verdict:
     """The verdict on one pair of cells: the effect is the first one's advantage over the second."""
-    a, b = pair
     cells = data.by_cell
     counts = {c: len(cells[c].scored) for c in pair}
     seeds = {c: len(cells[c].reeval_tests) for c in pair}
     if not all(c in data.cells() for c in pair):
-        searched = ", ".join(data.cells()) or "none"
-        verdict = Verdict(NOT_ENOUGH, pair, source_detail=f"cells searched: {searched}; both {a} and {b} are needed")
+        verdict = Verdict(label=NOT_ENOUGH, pair=pair, missing="cells")
     elif all(seeds[c] >= cfg.min_seeds for c in pair):
         verdict = _from_reeval(data, cfg, pair)
     elif min(counts.values()) == 0:
-        verdict = Verdict(NOT_ENOUGH, pair, source_detail="a cell has no completed trial with a test score")
+        verdict = Verdict(label=NOT_ENOUGH, pair=pair, missing="scores")
     else:
         verdict = _from_search(data, cfg, pair)
     verdict.counts, verdict.seeds, verdict.confidence = counts, seeds, cfg.confidence
+    verdict.metric_name, verdict.searched_cells = data.metric.get("name", ""), data.cells()
+    verdict.min_trials, verdict.min_seeds = cfg.min_trials, cfg.min_seeds
     searched = {c: cells[c].count("COMPLETE", "PRUNED") for c in pair if c in data.cells()}
-    few = [c for c in searched if searched[c] < cfg.min_trials]
-    if few and verdict.label != NOT_ENOUGH:
-        verdict.label, verdict.winner = NOT_ENOUGH, None
-        verdict.source_detail += "; " + ", ".join(f"{c} has {searched[c]} finished search trials, fewer than "
-                                                  f"min_trials={cfg.min_trials}" for c in few)
+    short = {c: n for c, n in searched.items() if n < cfg.min_trials}
+    if short and verdict.label != NOT_ENOUGH:  # (already not enough evidence: for another reason, said alone)
+        verdict.label, verdict.winner, verdict.short = NOT_ENOUGH, None, short
     return verdict
 
 

@@ -52,12 +52,41 @@ def seeds_text(verdict: Verdict) -> str:
             f"{more} more runs{cost}): search.reeval_max_seeds={verdict.seeds_needed} stage=reeval.")
 
 
+def source_text(verdict: Verdict) -> str:
+    """What exactly the effect was computed from (or why there is none), and any cell with too few trials."""
+    a, b = verdict.pair
+    if verdict.source == "re-evaluation":
+        looks = verdict.looks_at
+        looked = (f"; the interval looked at {verdict.looks} times by adaptive re-evaluation (at "
+                  f"{', '.join(str(n) for n in looks)} seeds a cell), so each look is a {100 * verdict.level:.3g} % "
+                  "interval") if verdict.looks > 1 else ""
+        text = (f"mean test {verdict.metric_name} over re-evaluation seeds ({a} {verdict.seeds.get(a)}, {b} "
+                f"{verdict.seeds.get(b)}), each retraining the cell's best configuration; Welch's t interval{looked}")
+    elif verdict.source == "search":
+        text = (f"test {verdict.metric_name} of each cell's best trial by validation, one seed each: descriptive, "
+                f"no interval (re-evaluate each cell's best with at least {verdict.min_seeds} seeds for a verdict: "
+                f"search.reeval_seeds=auto, or stage=reeval; re-evaluation runs now: {a} {verdict.seeds.get(a)}, "
+                f"{b} {verdict.seeds.get(b)})")
+    elif verdict.missing == "cells":
+        text = f"cells searched: {', '.join(verdict.searched_cells) or 'none'}; both {a} and {b} are needed"
+    elif verdict.missing == "scores":
+        text = "a cell has no completed trial with a test score"
+    else:
+        text = ""
+    if verdict.short:
+        few = ", ".join(f"{cell} has {n} finished search trials, fewer than min_trials={verdict.min_trials}"
+                        for cell, n in verdict.short.items())
+        text += ("; " if text else "") + few
+    return text
+
+
 def evidence(verdict: Verdict, metric: dict) -> str:
     """What the verdict rests on, in plain text: the search prints it at its end after the verdict's label,
     and the dashboard's note and the report's study section say the same."""
     unit = "points" if metric.get("unit") == "%" else metric.get("unit")
     if not np.isfinite(verdict.effect):
-        return f"{verdict.source_detail[:1].upper()}{verdict.source_detail[1:]}."
+        detail = source_text(verdict)
+        return f"{detail[:1].upper()}{detail[1:]}."
     a, b = (c.upper() for c in verdict.pair)
     scores = ", ".join(f"{c.upper()} {fmt(s)}" + (f" ± {fmt(verdict.spreads[c], 2)}" if c in verdict.spreads else "")
                        for c, s in verdict.scores.items())
@@ -69,7 +98,7 @@ def evidence(verdict: Verdict, metric: dict) -> str:
     else:
         interval = f" (no interval; ROPE ±{fmt(verdict.rope, 3)})"
     text = (f"{a}'s advantage over the {b}: {fmt(verdict.effect)} {unit} of test {metric.get('name')}{interval}. "
-            f"Scores compared: {scores}. From: {verdict.source_detail}.{seeds_text(verdict)}")
+            f"Scores compared: {scores}. From: {source_text(verdict)}.{seeds_text(verdict)}")
     for gated in verdict.gating:
         text += f" Is gating needed? {gated.pair[0].upper()} against the plain RNN: {gated.label}. " + evidence(
             gated, metric)

@@ -5,13 +5,12 @@ command line or in the search space."""
 
 from __future__ import annotations
 
+from search.datasets._seq_len import refuse_seq_len
 from search.errors import UserError
 
 
 def check(name: str, seq_len, sizes: dict[str, int], length: int, min_length: int) -> None:
-    if seq_len is not None:
-        raise UserError(f"dataset.seq_len={seq_len} has no effect on {name}: its sequence length is dataset.length; "
-                        "remove the override (and dataset.seq_len from the space) and set dataset.length instead")
+    refuse_seq_len(seq_len, name, "its sequence length is dataset.length", " and set dataset.length instead")
     for split, n in sizes.items():
         if n < 1:
             raise UserError(f"dataset.n_{split}={n} is invalid: every split needs at least one sequence")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from search.datasets._files import data_file
+from search.datasets._seq_len import refuse_seq_len
 from search.errors import UserError
 
 if TYPE_CHECKING:
@@ -46,9 +47,7 @@ class PolyphonicConfig:
     seq_len: int | None = None  # not used: each tune is read whole; leave unset and out of the space
 
     def load(self) -> PianoRoll:
-        if self.seq_len is not None:
-            raise UserError(f"dataset.seq_len={self.seq_len} has no effect on polyphonic: every tune is read whole; "
-                            "remove the override (and dataset.seq_len from the space)")
+        refuse_seq_len(self.seq_len, "polyphonic", "every tune is read whole")
         path = self._path()
         if not path.stat().st_size:
             raise UserError(f"{path}: the file is empty; give a .mat or .pickle piano-roll file")

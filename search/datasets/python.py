@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from search.datasets._seq_len import refuse_seq_len
 from search.datasets._sequence_arrays import Kind, Settings, sequence_task
 from search.errors import UserError
 
@@ -52,9 +53,7 @@ class PythonConfig:
         from search.datasets._sequence_files import arrays_read
         from search.tasks import Task
 
-        if self.seq_len is not None:
-            raise UserError(f"dataset.seq_len={self.seq_len} has no effect on {self.name}: every sequence is read "
-                            "whole; remove the override (and dataset.seq_len from the space)")
+        refuse_seq_len(self.seq_len, self.name)
         target, kwargs = self._target()
         function = resolve(target)
         result = function(**kwargs)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from search.datasets._files import require_file
+from search.datasets._seq_len import refuse_seq_len
 from search.datasets._sequence_arrays import Kind, Read, Settings, sequence_task
 from search.errors import UserError
 
@@ -60,9 +61,7 @@ class SequencesConfig:
     seq_len: int | None = None  # not used: each sequence is read whole; leave unset and out of the space
 
     def load(self) -> SequenceLabels:
-        if self.seq_len is not None:
-            raise UserError(f"dataset.seq_len={self.seq_len} has no effect on {self.name}: every sequence is read "
-                            "whole; remove the override (and dataset.seq_len from the space)")
+        refuse_seq_len(self.seq_len, self.name)
         if not self.path:
             raise UserError(f"{self.name}: no file; set dataset.path=FILE (UCR .tsv/.txt rows with the label first, "
                             ".npz with X and y, or a long CSV/Parquet with id, time, features and label columns)")

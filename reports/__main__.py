@@ -22,6 +22,7 @@ def build(cfg) -> Path:
     from reports import collect, dashboard, figures, page, table
     from reports.verdict import decide
     from reports.wording import rule_text
+    from search.storage.open import open_existing
     from search.storage.urls import mask
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -37,7 +38,7 @@ def build(cfg) -> Path:
     except OSError as e:
         raise UserError(f"out={cfg.out}: cannot write the report there ({e.strerror}); "
                         "choose another out=PATH") from None
-    storage = collect.open_reporting_storage(cfg.storage)
+    storage = open_existing(cfg.storage)
     tracker = search.tracking.connect(cfg.tracking, cfg.storage.url)  # tracking=mlflow, unreachable: one line, now
     names = collect.study_names(storage, cfg.studies)
     rule = rule_text(cfg)

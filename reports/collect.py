@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -39,8 +38,6 @@ from search.records import (
     reeval_study_name,
     score_attr,
 )
-from search.storage.open import open_storage
-from search.storage.urls import DEFAULT_URL, local_file
 
 log = logging.getLogger(__name__)
 
@@ -112,28 +109,6 @@ class StudyData:
                                    mine[(mine.state == "COMPLETE") & mine.value.notna() & mine.test.notna()],
                                    np.asarray(runs, dtype=float))
         return out
-
-
-def storage_url(url: str | None) -> str:
-    """`storage.url`, or the file a default `python -m search` run writes in this directory."""
-    if url:
-        return url
-    sqlite_file, journal_file = (Path(local_file(DEFAULT_URL[n])) for n in ("one", "several"))
-    if sqlite_file.is_file():
-        return DEFAULT_URL["one"]
-    if journal_file.is_file():
-        return DEFAULT_URL["several"]
-    raise UserError(f"no study storage here ({sqlite_file} or {journal_file}); run python -m search first, "
-                    "or give storage.url=... (e.g. sqlite:///path/to.db or postgresql://user@host/db)")
-
-
-def open_reporting_storage(storage_cfg) -> optuna.storages.BaseStorage:
-    url = storage_url(storage_cfg.url)
-    path = local_file(url)  # a SQLite or a journal file: opening a missing one would create it, empty
-    if path is not None and not Path(path).is_file():
-        raise UserError(f"storage.url={url}: no such file (a report never creates a storage); check the path")
-    storage_cfg.url = url
-    return open_storage(storage_cfg)
 
 
 def study_names(storage, wanted: list[str] | None) -> list[str]:

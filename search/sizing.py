@@ -67,6 +67,10 @@ def budget_hidden_size(cell: str, budget: int, layers: int, input_size: int, voc
 def check_sizing(cfg) -> None:
     """model.param_budget sets every trial's hidden size: a space that also searches it, or param_matched (which
     sizes the GRU to the LSTM instead), would be overruled without a word. One line instead."""
+    size = cfg.space.get("model.hidden_size")
+    if cfg.compare.strategy.value == "param_matched" and (size.low if size else cfg.model.hidden_size) < 16:
+        log.warning("compare=param_matched: below 16 hidden units the nearest GRU size can miss the LSTM's "
+                    "recurrent weight count by more than 5 %%")
     if not cfg.model.get("param_budget"):
         return
     if "model.hidden_size" in cfg.space:

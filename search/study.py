@@ -125,13 +125,13 @@ def run(cfg: DictConfig) -> optuna.Study:
     make_sampler(cfg, 0, 0)  # a sampler that cannot be built: one line now, before the storage is opened
     pruner = make_pruner(cfg)
     if cfg.cluster.kind.value == "slurm":  # the login node: check the storage, submit, leave the training to the tasks
-        _resolve_storage_url(cfg)
+        cfg.storage.url = resolve_url(cfg.storage, cfg.workers, note=True)  # every process after sees it
         cluster.submit(cfg, list(HydraConfig.get().overrides.task))
         return None
     device = choose_device(cfg.train.device)
     worker_device(cfg.train.device, 0, cfg.train.devices)  # train.devices that this machine lacks: one line now
     mixed_precision(cfg.train, device)  # train.amp without CUDA: one line now, not a failure in every trial
-    _resolve_storage_url(cfg)
+    cfg.storage.url = resolve_url(cfg.storage, cfg.workers, note=True)  # every process after sees it
     storage = open_storage(cfg.storage, cfg.workers)
     tracker = search.tracking.connect(cfg.tracking, cfg.storage.url)  # tracking=mlflow, unreachable: one line, now
     with interruptible():  # no storage work while the data loads: Ctrl-C stops it at once
@@ -158,19 +158,6 @@ def run(cfg: DictConfig) -> optuna.Study:
         tracker.finish(study)  # the trials and re-evaluation runs not yet logged
     print(verdict(storage, study.study_name))
     return study
-
-
-def _resolve_storage_url(cfg: DictConfig) -> None:
-    if cfg.storage.url is None:
-        other = "cellsearch.db" if cfg.workers > 1 else "cellsearch.log"
-        if os.path.exists(other):
-            log.warning("note: %s exists here too; with workers=%d the default storage is %s (set storage.url to "
-                        "choose)", other, cfg.workers, resolve_url(cfg.storage, cfg.workers))
-    cfg.storage.url = resolve_url(cfg.storage, cfg.workers)
-    size = cfg.space.get("model.hidden_size")
-    if cfg.compare.strategy.value == "param_matched" and (size.low if size else cfg.model.hidden_size) < 16:
-        log.warning("compare=param_matched: below 16 hidden units the nearest GRU size can miss the LSTM's "
-                    "recurrent weight count by more than 5 %%")
 
 
 def _after_search(cfg: DictConfig, task: Task, storage, device: torch.device) -> optuna.Study:

@@ -12,7 +12,7 @@ from search import config_dir
 from search.cli import composition_error
 from search.config import Cell, check_values, register_configs
 from search.errors import UserError
-from search.storage.open import resolve_url
+from search.storage.open import existing_url, open_existing, resolve_url
 
 register_configs()
 
@@ -30,6 +30,27 @@ def test_default_is_the_sentiment_study():
     assert resolve_url(cfg.storage, workers=1) == "sqlite:///cellsearch.db"
     assert resolve_url(cfg.storage, workers=2) == "cellsearch.log"
     assert cfg.sampler.seed == cfg.seed == 0
+
+
+def test_the_default_storages_of_a_search_and_of_a_report(tmp_path, monkeypatch, caplog):
+    """One home for the default-storage rule (search/storage/open.py): a search picks by its workers and notes
+    the other default file when it is here too; a report reads the one that exists and never creates one."""
+    cfg = make()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="no study storage here"):
+        existing_url(None)
+    (tmp_path / "cellsearch.log").write_text("")
+    assert existing_url(None) == "cellsearch.log" and existing_url("redis://h/0") == "redis://h/0"
+    with caplog.at_level("WARNING"):
+        assert resolve_url(cfg.storage, workers=1, note=True) == "sqlite:///cellsearch.db"
+    assert "note: cellsearch.log exists here too; with workers=1 the default storage is sqlite:///cellsearch.db" in (
+        caplog.text)
+    (tmp_path / "cellsearch.db").write_bytes(b"")
+    assert existing_url(None) == "sqlite:///cellsearch.db", "SQLite first, as a default one-worker search writes it"
+    cfg.storage.url = f"{tmp_path}/missing.log"
+    with pytest.raises(UserError, match="no such file"):
+        open_existing(cfg.storage)
+    assert not (tmp_path / "missing.log").exists()
 
 
 def test_study_picks_dataset_space_and_budget_together():

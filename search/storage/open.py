@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
+from pathlib import Path
 
 import optuna
 import redis
@@ -23,20 +26,50 @@ from optuna.storages.journal import JournalRedisBackend
 from search.errors import UserError, write_error
 from search.storage.journal import SafeJournalFileBackend
 from search.storage.locks import setup_lock
-from search.storage.urls import DEFAULT_URL, HINT, hide_secrets, journal_path, mask
+from search.storage.urls import DEFAULT_URL, HINT, hide_secrets, journal_path, local_file, mask
+
+log = logging.getLogger(__name__)
 
 _DRIVERS = {"MySQLdb": "mysqlclient", "pymysql": "pymysql", "psycopg2": "psycopg2-binary",
             "psycopg": "'psycopg[binary]'"}
 
 
-def resolve_url(storage_cfg, workers: int) -> str:
-    """`storage.url`, or its default: a SQLite file for one worker, a journal file for several."""
+def resolve_url(storage_cfg, workers: int, note: bool = False) -> str:
+    """`storage.url`, or its default for a search: a SQLite file for one worker, a journal file for several
+    (`note`: say so when the other default file exists here too)."""
     url = storage_cfg.url or DEFAULT_URL["one" if workers == 1 else "several"]
+    other = local_file(DEFAULT_URL["several" if workers == 1 else "one"])
+    if note and not storage_cfg.url and os.path.exists(other):
+        log.warning("note: %s exists here too; with workers=%d the default storage is %s (set storage.url to "
+                    "choose)", other, workers, url)
     if workers > 1 and url.startswith("sqlite:"):
         raise UserError(f"storage.url={url}: SQLite is not safe for workers={workers} (\"database is locked\"); "
                         "use storage=journal on one machine, or storage=postgres storage.url=postgresql://... "
                         "for several")
     return url
+
+
+def existing_url(url: str | None) -> str:
+    """`storage.url`, or for a reader (python -m reports) the file a default search wrote in this folder."""
+    if url:
+        return url
+    sqlite_file, journal_file = (Path(local_file(DEFAULT_URL[n])) for n in ("one", "several"))
+    if sqlite_file.is_file():
+        return DEFAULT_URL["one"]
+    if journal_file.is_file():
+        return DEFAULT_URL["several"]
+    raise UserError(f"no study storage here ({sqlite_file} or {journal_file}); run python -m search first, "
+                    "or give storage.url=... (e.g. sqlite:///path/to.db or postgresql://user@host/db)")
+
+
+def open_existing(storage_cfg) -> optuna.storages.BaseStorage:
+    """A storage that must exist already (a report never creates one): `storage_cfg.url` is set to its URL."""
+    url = existing_url(storage_cfg.url)
+    path = local_file(url)  # a SQLite or a journal file: opening a missing one would create it, empty
+    if path is not None and not Path(path).is_file():
+        raise UserError(f"storage.url={url}: no such file (a report never creates a storage); check the path")
+    storage_cfg.url = url
+    return open_storage(storage_cfg)
 
 
 def open_storage(storage_cfg, workers: int = 1) -> optuna.storages.BaseStorage:

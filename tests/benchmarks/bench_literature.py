@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from reports.collect import load, open_reporting_storage
+from reports.collect import load
 from reports.config import ReportConfig
 from reports.verdict import decide
 from search.config import StorageConfig
+from search.storage.open import open_existing
 
 ROWS = {
     "nottingham": {"study": "nottingham_bai2018", "overrides": [], "better": "lower",
@@ -69,7 +70,7 @@ def run_row(name: str, row: dict, out: Path, extra: list[str], run: bool = True)
     minutes = (time.perf_counter() - start) / 60
     # the report's own opening: it refuses a storage that is not there (--no-run on a wrong --out) instead of
     # creating an empty one
-    data = load(open_reporting_storage(OmegaConf.structured(StorageConfig(url=storage))), name)
+    data = load(open_existing(OmegaConf.structured(StorageConfig(url=storage))), name)
     verdict = decide(data, ReportConfig())
     metric = f"test {data.metric['name']} ({data.metric['unit']})"
     print(f"\n{name} ({metric}); published: Bai et al. 2018, Table 1, {row['better']} is better; "

@@ -35,6 +35,7 @@ from search.records import (
     SEED,
     SOURCE_TRIAL,
     best_per_cell,
+    cell_of,
     reeval_study_name,
     score_attr,
 )
@@ -145,7 +146,7 @@ def trial_table(trials: list[optuna.trial.FrozenTrial], metric: str, maximize: b
         rows.append({
             "number": t.number,
             "state": t.state.name,
-            CELL: t.params.get(CELL, attrs.get(CELL)),
+            CELL: cell_of(t),
             "value": value,
             "test": attrs.get(score_attr("test", metric)),
             "best": t.number in best,

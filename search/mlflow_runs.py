@@ -82,7 +82,7 @@ def trial_run(study_name: str, study_attrs: dict, trial: FrozenTrial, parent: st
     attrs = trial.user_attrs
     reeval = study_name.endswith(rec.REEVAL_SUFFIX)
     metric = (study_attrs.get(rec.METRIC) or {}).get("name", "value")
-    cell = attrs.get(rec.CELL, trial.params.get(rec.CELL, "?"))
+    cell = rec.cell_of(trial) or "?"
     name = (f"{cell} seed {attrs.get(rec.SEED)} (trial {attrs.get(rec.SOURCE_TRIAL)})" if reeval
             else f"{cell} #{trial.number}")
     tags = {PARENT_TAG: parent, NAME_TAG: name, f"{T}kind": "reeval" if reeval else "trial",

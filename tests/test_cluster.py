@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from conftest import _service_or_skip, run_search, wait_for_training
@@ -24,6 +25,7 @@ def _slurm_up() -> None:
     _service_or_skip("Slurm (sinfo)", check)
 
 
+@pytest.mark.slow
 def test_an_unreachable_server_stops_the_submission_in_one_line_without_its_password(tmp_path):
     url = "postgresql://alice:s3cr%2Fet@db.example:5432/cellsearch"
     run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm",
@@ -35,6 +37,7 @@ def test_an_unreachable_server_stops_the_submission_in_one_line_without_its_pass
     assert not (tmp_path / "slurm-logs").exists()
 
 
+@pytest.mark.slow
 def test_scripts_repeat_the_command_and_keep_the_password_out(tmp_path, postgres_url):
     url = postgres_url.replace("postgres@", "postgres:s3cr%2Fet@")  # trust auth accepts any password
     run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={url}", "cluster=slurm",
@@ -55,6 +58,7 @@ def test_scripts_repeat_the_command_and_keep_the_password_out(tmp_path, postgres
     assert '"storage.url=${CELLSEARCH_STORAGE_URL}"' in search
 
 
+@pytest.mark.slow
 def test_a_study_name_with_a_slash_stays_a_file_inside_cluster_logs(tmp_path, postgres_url):
     for name, stem in (("a/b", "a_b"), ("../x", ".._x")):
         run = run_search(tmp_path, *SMALL, "storage=postgres", f"storage.url={postgres_url}", "cluster=slurm",
@@ -66,6 +70,7 @@ def test_a_study_name_with_a_slash_stays_a_file_inside_cluster_logs(tmp_path, po
     assert not (tmp_path / "x.search.sbatch").exists(), "nothing written outside cluster.logs"
 
 
+@pytest.mark.slow
 def test_file_and_redis_storages_are_refused_for_a_cluster(tmp_path):
     for url in (None, "study.log", "redis://127.0.0.1:6379/15"):
         run = run_search(tmp_path, *SMALL, "cluster=slurm", *([f"storage.url={url}"] if url else []))
@@ -97,6 +102,7 @@ def _start_requeued_now(job: str, timeout: float = 90) -> None:
     raise AssertionError(f"job {job} was not requeued within {timeout} s")
 
 
+@pytest.mark.slow
 def test_a_job_array_on_real_slurm_runs_the_study_to_exactly_its_budget(tmp_path, postgres_url):
     """...and a preemption (scontrol requeue: SIGTERM, then the task again) loses no configuration: the stopped
     trial is failed and queued again once, and the study still ends with exactly its budget."""

@@ -33,6 +33,7 @@ def per_cell(study):
     return counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers,budget", [(1, 9), (2, 10)])
 def test_balanced_gives_each_cell_the_same_number_of_trials(tmp_path, workers, budget):
     run = run_search(tmp_path, *CHEAP, "compare=balanced", f"workers={workers}", f"search.n_trials={budget}",
@@ -43,6 +44,7 @@ def test_balanced_gives_each_cell_the_same_number_of_trials(tmp_path, workers, b
     assert sum(counts.values()) == budget and abs(counts["lstm"] - counts["gru"]) <= 1, counts
 
 
+@pytest.mark.slow
 def test_balanced_holds_under_tpe(tmp_path):
     """TPE past its random start-up trials still gets each cell in turn."""
     run = run_search(tmp_path, *CHEAP, "compare=balanced", "search.n_trials=14", "sampler.n_startup_trials=2")
@@ -62,6 +64,7 @@ def test_param_matched_sizes_are_within_five_percent(input_size, layers):
         assert matched_hidden_size("lstm", hidden, input_size, layers) == hidden
 
 
+@pytest.mark.slow
 def test_param_matched_study_stores_matched_models(tmp_path):
     conf = tmp_path / "conf" / "space"
     conf.mkdir(parents=True)
@@ -108,6 +111,7 @@ def test_per_cell_pruner_ignores_the_other_cell():
     assert not per_cell_pruner.prune(study, frozen), "85 is above the GRU median even if below every LSTM"
 
 
+@pytest.mark.slow
 def test_reeval_artifacts_and_replay(tmp_path):
     assert run_search(tmp_path, *CHEAP, "search.n_trials=4").returncode == 0
     run = run_search(tmp_path, *CHEAP, "stage=reeval", "search.reeval_seeds=3")
@@ -178,6 +182,7 @@ def test_param_budget_gives_the_largest_model_within_it(cell, shape):
     assert count_parameters(model) == model_weights(cell, size, layers, input_size, vocab, outputs)
 
 
+@pytest.mark.slow
 def test_param_budget_sizes_every_trial_and_refuses_a_searched_size(tmp_path):
     (tmp_path / "conf" / "space").mkdir(parents=True)
     (tmp_path / "conf" / "space" / "unsized.yaml").write_text(

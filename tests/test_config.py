@@ -105,6 +105,7 @@ TORCH_AT_EXIT = ("import atexit, runpy, sys; atexit.register(lambda: print('torc
                  "file=sys.stderr)); sys.argv[0] = 'search'; runpy.run_module('search', run_name='__main__')")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,code", [(["--help"], 0), (["train.max_epochs=-1"], 2), (["model.cell=transformer"], 2),
                                        (["study=airline", "dataset.seq_len=0"], 2)])
 def test_help_and_config_errors_do_not_import_torch(tmp_path, args, code):
@@ -116,6 +117,7 @@ def test_help_and_config_errors_do_not_import_torch(tmp_path, args, code):
         assert run.stderr.startswith("error: "), run.stderr
 
 
+@pytest.mark.slow
 def test_help_lists_the_groups(tmp_path):
     out = subprocess.run([sys.executable, "-m", "search", "--help"], cwd=tmp_path, capture_output=True,
                          text=True, check=True).stdout

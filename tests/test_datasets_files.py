@@ -501,6 +501,7 @@ def test_generated_config_errors(extra, message):
 
 # -- end to end: python -m search -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_study_text_csv_on_a_file(tmp_path):
     path = write_csv(tmp_path / "reviews.csv", ["text", "label"], reviews(200))
     run = run_search(tmp_path, "study=text_csv", f"dataset.path={path}", "search.n_trials=2", "train.max_epochs=1",
@@ -512,6 +513,7 @@ def test_study_text_csv_on_a_file(tmp_path):
     assert card["baseline"]["val"] == pytest.approx(50.0)
 
 
+@pytest.mark.slow
 def test_study_text_csv_from_a_local_copy_of_sst2(tmp_path):
     folder = hub_copy(tmp_path / "sst2", "sst2")
     run = run_search(tmp_path, "study=text_csv", "dataset.hub=stanfordnlp/sst2", f"dataset.hub_dir={folder}",
@@ -523,12 +525,14 @@ def test_study_text_csv_from_a_local_copy_of_sst2(tmp_path):
     assert card["hub_splits"]["test"] == "validation" and card["splits"]["test"] == 20
 
 
+@pytest.mark.slow
 def test_study_text_csv_offline_hub_is_one_line(tmp_path):
     run = run_search(tmp_path, "study=text_csv", "dataset.hub=stanfordnlp/imdb", env=offline_env(), timeout=60)
     assert run.returncode == 2 and run.stderr.strip().count("\n") == 0, run.stderr
     assert "the Hugging Face hub cannot be reached" in run.stderr
 
 
+@pytest.mark.slow
 def test_study_series_csv_on_ohlc_prices(tmp_path):
     ohlc(tmp_path / "prices.csv", n=300)
     run = run_search(tmp_path, "study=series_csv", f"dataset.path={tmp_path / 'prices.csv'}", "dataset.target=Close",
@@ -543,6 +547,7 @@ def test_study_series_csv_on_ohlc_prices(tmp_path):
     assert all(t.user_attrs["test_rmse"] > 0 for t in study.trials)
 
 
+@pytest.mark.slow
 def test_study_series_csv_window_longer_than_the_series(tmp_path):
     ohlc(tmp_path / "short.csv", n=60)
     run = run_search(tmp_path, "study=series_csv", f"dataset.path={tmp_path / 'short.csv'}", "dataset.target=Close",
@@ -552,6 +557,7 @@ def test_study_series_csv_window_longer_than_the_series(tmp_path):
     assert run.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_study_sentiment_generated(tmp_path):
     run = run_search(tmp_path, "study=sentiment_generated", "dataset.size=300", "dataset.distractors.min=2",
                      "dataset.distractors.max=12",

@@ -177,6 +177,7 @@ def test_chars_too_few_characters_for_the_batch(tmp_path):
         next(task.batches("train", 10, 128))
 
 
+@pytest.mark.slow
 def test_chars_study_end_to_end(tmp_path):
     corpus = require_data("tiny_shakespeare/input.txt")
     run = run_search(tmp_path, "study=chars", "dataset.max_chars=20000", "search.n_trials=2", "train.max_epochs=1",
@@ -279,6 +280,7 @@ def test_polyphonic_pickle_reads_like_the_mat(tmp_path, nottingham):
     assert from_pickle.card["splits"] == from_mat.card["splits"]
 
 
+@pytest.mark.slow
 def test_bai2018_preset_runs_another_piano_roll_set_through_its_path_alone(tmp_path, nottingham):
     """study=nottingham_bai2018 on a piano-roll set of the same family given as a Boulanger-Lewandowski pickle
     (JSB Chorales, MuseData and Piano-midi.de come so): the three cells, each at the preset's 1M weights, one-tune
@@ -391,6 +393,7 @@ def _empty_split(tmp_path, mat):
     return path
 
 
+@pytest.mark.slow
 def test_polyphonic_study_end_to_end(tmp_path, nottingham):
     path = small_mat(tmp_path, nottingham)
     run = run_search(tmp_path, "study=polyphonic", f"dataset.path={path}", "search.n_trials=2", "train.max_epochs=1")
@@ -464,6 +467,7 @@ def test_synthetic_config_errors(config, fragment):
         config().load()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", ["adding", "copy"])
 def test_synthetic_study_end_to_end_and_seq_len_refused(tmp_path, study):
     sizes = ("dataset.length=12", "dataset.n_train=256", "dataset.n_val=64", "dataset.n_test=64")

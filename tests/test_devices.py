@@ -33,6 +33,7 @@ def test_gpus_that_are_not_there_are_refused():
         worker_device("auto", 0, [0], visible=0)
 
 
+@pytest.mark.slow
 def test_train_devices_without_gpus_stops_before_the_storage_in_one_line(tmp_path):
     run = run_search(tmp_path, "study=airline", "workers=2", "train.devices=[0]", "search.n_trials=2")
     assert run.returncode == 2

@@ -137,6 +137,7 @@ def soak(tmp_path: Path, args: list[str], storage, artifacts: Path, kills: int, 
     return trials
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_sigkill_at_random_moments_loses_nothing_and_the_budget_is_met(tmp_path, kind):
     """SIGKILL, 8 times, at random moments (starting, opening the storage, training, writing a trial or a
@@ -151,6 +152,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_the_budget_is_met(tmp_path,
         assert reeval.returncode == 0 and "re-evaluation" in reeval.stdout, reeval.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_sigint_and_sigterm_at_random_moments_end_the_run_cleanly(tmp_path, kind):
     """Ctrl-C or SIGTERM, 6 times, at random moments of runs of tiny trials (most of whose time is storage
@@ -183,6 +185,7 @@ def test_sigint_and_sigterm_at_random_moments_end_the_run_cleanly(tmp_path, kind
     assert sum(t.state in FINISHED for t in check_intact(storage, tmp_path / "cellsearch-artifacts")) == budget
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_a_trial_whose_process_died_before_claiming_it_is_retried(tmp_path, kind):
     """A process killed between creating its trial and claiming it (no heartbeat, no `worker` attribute yet)
@@ -204,6 +207,7 @@ def test_a_trial_whose_process_died_before_claiming_it_is_retried(tmp_path, kind
     assert "claimed" in trials[2].user_attrs["fail_reason"] and trials[2].state == TrialState.FAIL
 
 
+@pytest.mark.slow
 def test_a_torn_journal_record_is_cut_not_glued_to_the_next(tmp_path):
     """A writer killed in the middle of a multi-page write leaves the journal ending in part of a record; the
     next run appends after the last whole record, and Optuna's own reader opens the file afterwards."""
@@ -292,6 +296,7 @@ def snapshot(storage) -> list:
             opened.engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_a_full_disk_under_the_storage_stops_with_one_line_and_keeps_the_study(tmp_path, disk, kind):
     name = "study.db" if kind == "sqlite" else "study.log"
@@ -311,6 +316,7 @@ def test_a_full_disk_under_the_storage_stops_with_one_line_and_keeps_the_study(t
     assert sum(t.state in FINISHED for t in trials) == 4 and not [t for t in trials if t.state == TrialState.RUNNING]
 
 
+@pytest.mark.slow
 def test_a_read_only_sqlite_file_stops_with_one_line_and_keeps_the_study(tmp_path, disk):
     url = f"sqlite:///{disk.path / 'study.db'}"
     args = tiny(tmp_path, f"storage.url={url}", f"storage.artifacts={tmp_path / 'models'}")
@@ -324,6 +330,7 @@ def test_a_read_only_sqlite_file_stops_with_one_line_and_keeps_the_study(tmp_pat
     assert snapshot(url) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["read-only", "full", "full after the check"])
 def test_an_artifacts_folder_that_refuses_the_model_stops_with_one_line(tmp_path, disk, state):
     """storage.artifacts on a read-only or full disk: refused before training; a disk that fills up between
@@ -347,6 +354,7 @@ def test_an_artifacts_folder_that_refuses_the_model_stops_with_one_line(tmp_path
 
 # -- out of memory on an accelerator ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_out_of_memory_prunes_that_trial_with_its_reason_and_the_study_goes_on(tmp_path):
     """torch.OutOfMemoryError raised in training (CELLSEARCH_FAULT=oom_at_epoch:2: the first trial to reach
     epoch 2, as a GPU allocation would; CPU torch never raises it) ends that trial with fail_reason stored,
@@ -361,6 +369,7 @@ def test_out_of_memory_prunes_that_trial_with_its_reason_and_the_study_goes_on(t
     assert list(trials[0].intermediate_values) == [1], "it ended in epoch 2, after reporting epoch 1"
 
 
+@pytest.mark.slow
 def test_a_rejected_login_is_one_line_with_the_password_masked(tmp_path, postgres_url):
     """The server here trusts every local login, so a wrong password cannot be refused; a login as a role that
     does not exist is refused the same way (at connection time, by the server) and stands in for it."""

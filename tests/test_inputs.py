@@ -59,6 +59,7 @@ def test_mask_hides_the_password_in_every_shape(url, secret):
     assert mask("sqlite:///cellsearch.db") == "sqlite:///cellsearch.db" and mask("run.log") == "run.log"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["user part", "query"])
 def test_a_password_with_a_slash_never_reaches_output_storage_or_report(tmp_path, postgres_url, shape):
     secret = "ab/cd-s3cret"
@@ -78,6 +79,7 @@ def test_a_password_with_a_slash_never_reaches_output_storage_or_report(tmp_path
 
 # ------------------------------------------------------------------ 3. a study cellsearch did not make
 
+@pytest.mark.slow
 def test_a_foreign_study_is_refused_and_left_alone(tmp_path):
     storage = f"sqlite:///{tmp_path / 'plain.db'}"
     plain = optuna.create_study(study_name="plain", storage=storage)
@@ -91,6 +93,7 @@ def test_a_foreign_study_is_refused_and_left_alone(tmp_path):
 
 # ------------------------------------------------------------------ 4. what a resume may change
 
+@pytest.mark.slow
 def test_a_resume_refuses_what_changes_a_score_and_records_what_changes_its_cost(tmp_path):
     assert run_search(tmp_path, *QUICK, "search.n_trials=2").returncode == 0
     before = fingerprint(tmp_path)
@@ -114,6 +117,7 @@ def test_a_resume_refuses_what_changes_a_score_and_records_what_changes_its_cost
 
 # ------------------------------------------------------------------ 5-7. the last tracebacks, small ones
 
+@pytest.mark.slow
 def test_a_space_file_that_is_not_yaml_or_is_empty_is_one_line(tmp_path):
     conf = tmp_path / "myconf" / "space"
     conf.mkdir(parents=True)
@@ -125,6 +129,7 @@ def test_a_space_file_that_is_not_yaml_or_is_empty_is_one_line(tmp_path):
     assert not (tmp_path / "cellsearch.db").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device,fragment", [("tpu", "train.device=tpu is not a device"),
                                              ("cuda", "no CUDA device"), ("cuda:3", "CUDA"),
                                              ("mps", "no Apple MPS device"), ("xla", "not")])
@@ -137,12 +142,14 @@ def test_a_device_this_machine_lacks_is_refused_before_any_trial(tmp_path, devic
     assert not (tmp_path / "cellsearch.db").exists(), "no storage opened, no trial failed"
 
 
+@pytest.mark.slow
 def test_a_missing_database_driver_says_what_to_install(tmp_path):
     line = one_line(run_search(tmp_path, *QUICK, "storage.url=mysql://u:hunter2@127.0.0.1/db"),
                     "database driver is not installed", "pip install mysqlclient")
     assert "hunter2" not in line
 
 
+@pytest.mark.slow
 def test_a_model_too_large_for_memory_is_pruned_with_its_reason_after_a_warning(tmp_path):
     conf = tmp_path / "myconf" / "space"
     conf.mkdir(parents=True)
@@ -156,6 +163,7 @@ def test_a_model_too_large_for_memory_is_pruned_with_its_reason_after_a_warning(
     assert all(t.user_attrs["fail_reason"].startswith("out of memory on cpu") for t in study.trials)
 
 
+@pytest.mark.slow
 def test_the_report_csv_quotes_what_a_spreadsheet_would_run(tmp_path):
     name = '=HYPERLINK("http://example.invalid","x")'
     run = run_search(tmp_path, *QUICK, "search.n_trials=2", f"search.study_name='{name}'")  # quoted for Hydra
@@ -204,6 +212,7 @@ def _cases(tmp_path: Path) -> list[tuple[str, str]]:
     return cases
 
 
+@pytest.mark.slow
 def test_every_public_key_refuses_bad_values_in_one_line_and_keeps_the_study(tmp_path):
     env = offline_env()
     assert run_search(tmp_path, *QUICK, "search.n_trials=2", env=env).returncode == 0
@@ -226,6 +235,7 @@ def test_every_public_key_refuses_bad_values_in_one_line_and_keeps_the_study(tmp
     print(f"{len(cases)} cases")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space,override,named", [("model.cell: {type: categorical, choices: [rnn]}", [], "rnn"),
                                                   ("train.lr: {type: float, low: 0.001, high: 0.01}",
                                                    ["model.cell=rnn"], "rnn")])

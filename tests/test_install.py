@@ -39,6 +39,7 @@ def test_ci_tests_a_non_editable_install():
     assert not editable_install(), "CI must test a plain (non-editable) install: pip install ."
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["checkout root", "another folder"])
 def test_help_of_both_commands(where, tmp_path):
     cwd = ROOT if where == "checkout root" else tmp_path
@@ -50,6 +51,7 @@ def test_help_of_both_commands(where, tmp_path):
     assert reports.returncode == 0 and "usage: python -m reports" in reports.stdout, reports.stderr
 
 
+@pytest.mark.slow
 def test_a_small_study_from_the_checkout_root(tmp_path):
     db = tmp_path / "root.db"
     before = {p.name for p in ROOT.iterdir()}
@@ -62,6 +64,7 @@ def test_a_small_study_from_the_checkout_root(tmp_path):
     assert report.returncode == 0 and (tmp_path / "r.html").is_file(), report.stderr
 
 
+@pytest.mark.slow
 def test_a_report_is_never_written_into_the_package_folder(tmp_path):
     """0.x wrote reports/index.html relative to the current folder: from a checkout, into the reports package."""
     before = sorted((ROOT / "reports").iterdir())
@@ -71,6 +74,7 @@ def test_a_report_is_never_written_into_the_package_folder(tmp_path):
     assert not (tmp_path / "none.db").exists(), "refused before the storage was opened (nothing created)"
 
 
+@pytest.mark.slow
 def test_python_dash_m_pytest_from_the_checkout_root():
     run = _run(ROOT, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_space.py")
     assert run.returncode == 0 and "test_space.py::" in run.stdout, run.stdout + run.stderr

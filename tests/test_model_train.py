@@ -115,6 +115,7 @@ def test_task_to_moves_every_tensor_it_holds():
     assert tensors and all(t.device.type == "meta" for t in tensors)
 
 
+@pytest.mark.slow
 def test_mixed_precision_needs_cuda_and_says_so_before_creating_a_storage(tmp_path):
     from conftest import run_search
 

@@ -24,6 +24,7 @@ def param_sets(study: optuna.Study) -> list[tuple]:
     return [tuple(sorted(t.params.items())) for t in study.get_trials(deepcopy=False, states=FINISHED)]
 
 
+@pytest.mark.slow
 def test_resumes_and_extensions_draw_new_configurations(tmp_path):
     for budget in (2, 3, 4, 5):
         run = run_search(tmp_path, *QUICK, f"search.n_trials={budget}")
@@ -35,6 +36,7 @@ def test_resumes_and_extensions_draw_new_configurations(tmp_path):
     assert study.metric_names == ["val rmse (thousands of passengers)"]  # optuna-dashboard's axis title
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["sqlite:///shared.db", "shared.log"])
 def test_two_processes_started_together_draw_different_configurations(tmp_path, url):
     args = [sys.executable, "-m", "search", *QUICK, "search.n_trials=8", f"storage.url={url}"]
@@ -52,6 +54,7 @@ def test_two_processes_started_together_draw_different_configurations(tmp_path, 
     assert not study.get_trials(states=(TrialState.WAITING, TrialState.RUNNING))
 
 
+@pytest.mark.slow
 def test_a_repeated_configuration_is_failed_untrained_and_an_exhausted_space_stops(tmp_path):
     conf = tmp_path / "myconf" / "space"
     conf.mkdir(parents=True)

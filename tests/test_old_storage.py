@@ -31,6 +31,7 @@ def _copy_old_storage(tmp_path: Path) -> str:
     return f"sqlite:///{OLD}.db"
 
 
+@pytest.mark.slow
 def test_old_storage_resumes_and_reports(tmp_path, monkeypatch):
     monkeypatch.delenv("CELLSEARCH_DATA_DIR", raising=False)  # as the fixture was written: the bundled airline
     url = _copy_old_storage(tmp_path)

@@ -85,6 +85,7 @@ def test_nottingham_rolls_as_padded_npz_regression(tmp_path):
     assert task.baseline["val"] == pytest.approx(float(((y["val"] - task.mean) ** 2).mean().sqrt()))
 
 
+@pytest.mark.slow
 def test_generated_ucr_study_end_to_end_with_the_console_command(tmp_path):
     path = generated_ucr(tmp_path / "Motifs.csv", n=240)
     task = load(path=str(path))
@@ -150,6 +151,7 @@ def test_python_loader_by_name_and_in_targets_style(tmp_path, monkeypatch):
         python()
 
 
+@pytest.mark.slow
 def test_python_loader_from_the_command_line_and_search_run(tmp_path, monkeypatch):
     (tmp_path / "myloader.py").write_text(LOADER)
     result = run_search(tmp_path, "study=sequences", "dataset=python", "dataset.loader=myloader:load",

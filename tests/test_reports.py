@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -272,6 +273,7 @@ def _browser(playwright):
               "--disable-component-update", "--disable-sync"])
 
 
+@pytest.mark.slow
 def test_report_opens_in_chromium_with_every_figure_drawn_and_hostile_names_as_text(report_dir):
     from PIL import Image
     from playwright.sync_api import sync_playwright
@@ -306,6 +308,7 @@ def test_report_opens_in_chromium_with_every_figure_drawn_and_hostile_names_as_t
             browser.close()
 
 
+@pytest.mark.slow
 def test_verdict_table_matches_values_computed_from_the_storage(report_dir):
     table = pd.read_csv(report_dir / "report" / "index.csv").set_index("study")
     storage = "sqlite:///" + str(report_dir / "cellsearch.db")
@@ -338,6 +341,7 @@ def test_verdict_table_matches_values_computed_from_the_storage(report_dir):
     assert airline.baseline_test == pytest.approx(study.user_attrs["dataset"]["baseline"]["test"])
 
 
+@pytest.mark.slow
 def test_verdict_and_figures_are_saved_for_optuna_dashboard_and_replaced_on_rerun(report_dir):
     import optuna_dashboard
 
@@ -359,6 +363,7 @@ def test_verdict_and_figures_are_saved_for_optuna_dashboard_and_replaced_on_reru
     assert graphs() == before, "a second report replaces the dashboard figures"
 
 
+@pytest.mark.slow
 def test_a_report_at_90_percent_confidence_says_90_and_never_95(tmp_path):
     """The interval's confidence is a setting: the summary table, each study's verdict, the rule and the note
     for optuna-dashboard all show the one the report was asked for."""
@@ -379,6 +384,7 @@ def test_a_report_at_90_percent_confidence_says_90_and_never_95(tmp_path):
     assert "90 % interval [" in note and "Welch's t, 90 %" in note and "95 %" not in note
 
 
+@pytest.mark.slow
 def test_password_in_the_storage_url_never_reaches_the_report(tmp_path, postgres_url):
     url = postgres_url.replace("postgres@", "postgres:s3cret-pw@")  # trust auth: any password is accepted
     make_study(url, "toy", 12, reeval_seeds=0)
@@ -392,6 +398,7 @@ def test_password_in_the_storage_url_never_reaches_the_report(tmp_path, postgres
     assert "s3cret-pw" not in optuna_dashboard.get_note(optuna.load_study(study_name="toy", storage=url))
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_leaves_the_storage_alone(tmp_path):
     result = run_reports(tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "run python -m search first" in result.stderr
@@ -400,15 +407,17 @@ def test_bad_input_is_one_line_and_leaves_the_storage_alone(tmp_path):
     make_study("sqlite:///" + str(tmp_path / "cellsearch.db"), "toy", 6)
     optuna.create_study(study_name="other", storage="sqlite:///" + str(tmp_path / "cellsearch.db"))
     before = (tmp_path / "cellsearch.db").read_bytes()
-    for args, message in ((["studies=[nosuch]"], "no study named 'nosuch'"),
-                          (["studies=[other]"], "was not made by cellsearch"),
-                          (["storage.url=sqlite:///missing.db"], "no such file"),
-                          (["storage.url=typo.log"], "no such file"),  # a journal file: was created, empty
-                          (["storage.url=journal://typo2.log"], "no such file"),
-                          (["storage.url=postgresql://nobody@127.0.0.1:9/x"], "cannot be opened"),
-                          (["min_trials=-1"], "min_trials=-1 is invalid"),
-                          (["out=/proc/no/such/dir/r.html", "dashboard=false"], "cannot write the report")):
-        result = run_reports(tmp_path, *args)
+    cases = ((["studies=[nosuch]"], "no study named 'nosuch'"),
+             (["studies=[other]"], "was not made by cellsearch"),
+             (["storage.url=sqlite:///missing.db"], "no such file"),
+             (["storage.url=typo.log"], "no such file"),  # a journal file: was created, empty
+             (["storage.url=journal://typo2.log"], "no such file"),
+             (["storage.url=postgresql://nobody@127.0.0.1:9/x"], "cannot be opened"),
+             (["min_trials=-1"], "min_trials=-1 is invalid"),
+             (["out=/proc/no/such/dir/r.html", "dashboard=false"], "cannot write the report"))
+    with ThreadPoolExecutor(2) as pool:  # two at a time: each is mostly the interpreter starting
+        results = list(pool.map(lambda case: run_reports(tmp_path, *case[0]), cases))
+    for (args, message), result in zip(cases, results):
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
         assert message in result.stderr, result.stderr
@@ -418,6 +427,7 @@ def test_bad_input_is_one_line_and_leaves_the_storage_alone(tmp_path):
     assert result.returncode == 0 and "skipped: study 'other' was not made by cellsearch" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_1000_trial_report_is_written_in_under_20_s_and_under_8_mb(tmp_path):
     make_study(JournalStorage(JournalFileBackend(str(tmp_path / "cellsearch.log"))), "big", 1000, reeval_seeds=5)
     start = time.perf_counter()
@@ -429,6 +439,7 @@ def test_a_1000_trial_report_is_written_in_under_20_s_and_under_8_mb(tmp_path):
     assert size < 8e6 and seconds < 20
 
 
+@pytest.mark.slow
 def test_figures_are_also_written_as_png_images(tmp_path):
     from PIL import Image
 

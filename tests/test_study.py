@@ -33,8 +33,9 @@ def finished(study):
     return [t for t in study.trials if t.state in FINISHED]
 
 
+@pytest.mark.slow
 def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=4", "train.max_epochs=2",
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=4", "train.max_epochs=1",
                      "search.reeval_max_seeds=3")  # the default adaptive re-evaluation, to 3 seeds (looks at 2, 3)
     assert run.returncode == 0, run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
@@ -45,7 +46,7 @@ def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
     for t in trials:
         assert TRIAL_ATTRS <= set(t.user_attrs), TRIAL_ATTRS - set(t.user_attrs)
         assert t.user_attrs["data_source"] == f"files: {rt_polarity_dir}"
-        assert t.user_attrs["cell"] == t.params["cell"] and t.user_attrs["epochs"] <= 2
+        assert t.user_attrs["cell"] == t.params["cell"] and t.user_attrs["epochs"] == 1
         if t.state == TrialState.COMPLETE:
             assert 40 <= t.user_attrs["test_accuracy"] <= 100
             assert t.value == t.user_attrs["val_accuracy"]
@@ -63,18 +64,19 @@ def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
     assert "verdict on study 'sentiment': " in run.stdout
     assert "not enough evidence" in run.stdout  # 2 trials a cell: fewer than min_trials
 
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2", "search.reeval_seeds=0")
+    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=1", "search.reeval_seeds=0")
     assert run.returncode == 0, run.stderr
     assert "4 of 6 finished trials present, running 2" in run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
     assert len(finished(study)) == 6 and len(study.trials) == 6
     assert sorted(t.number for t in study.trials) == list(range(6))
 
-    again = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=2")
+    again = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=1")
     assert again.returncode == 0 and "nothing to run" in again.stderr
     assert len(load(tmp_path / "cellsearch.db", "sentiment").trials) == 6
 
 
+@pytest.mark.slow
 def test_offline_without_data_runs_on_the_generated_corpus(tmp_path):
     run = run_search(tmp_path, "study=sentiment", "search.n_trials=2", "train.max_epochs=2", "search.reeval_seeds=0",
                      env=offline_env())
@@ -94,6 +96,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_optuna_dashboard_serves_the_storage(tmp_path):
     assert run_search(tmp_path, "study=airline", "search.n_trials=2", "train.max_epochs=3").returncode == 0
     port = free_port()
@@ -116,6 +119,7 @@ def test_optuna_dashboard_serves_the_storage(tmp_path):
         dashboard.wait(10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override,fragment", [
     ("model.cell=transformer", "model.cell=transformer"),
     ("search.n_trials=-1", "search.n_trials=-1"),
@@ -135,6 +139,7 @@ def test_errors_are_one_line_and_leave_the_storage_alone(tmp_path, override, fra
     assert (tmp_path / "cellsearch.db").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_experiment(tmp_path):
     env = offline_env()  # no data folder: the bundled figures
     assert run_search(tmp_path, "study=airline", "search.n_trials=2", "train.max_epochs=2", env=env).returncode == 0
@@ -146,6 +151,7 @@ def test_resume_refuses_a_different_experiment(tmp_path):
     assert len(load(tmp_path / "cellsearch.db", "airline").trials) == 2
 
 
+@pytest.mark.slow
 def test_same_seed_same_study(tmp_path):
     values = []
     for folder in ("a", "b"):
@@ -157,6 +163,7 @@ def test_same_seed_same_study(tmp_path):
     assert values[0][0][0]["cell"] == "lstm" and all(v is not None for _, v in values[0])
 
 
+@pytest.mark.slow
 def test_timeout_and_journal_storage(tmp_path):
     run = run_search(tmp_path, "study=airline", "search.n_trials=100000", "search.timeout=4",
                      "storage.url=airline.log")
@@ -171,6 +178,7 @@ def test_timeout_and_journal_storage(tmp_path):
     # whole run would measure the machine's load instead)
 
 
+@pytest.mark.slow
 def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
     args = ("study=airline", "search.n_trials=2", "train.max_epochs=3", "search.reeval_seeds=0")
     proc = subprocess.Popen([sys.executable, "-m", "search", *args], cwd=tmp_path, stdout=subprocess.PIPE,
@@ -192,6 +200,7 @@ def test_ctrl_c_records_the_trial_as_failed_and_resume_works(tmp_path):
     assert len(done) == 2 and {t.params["cell"] for t in done} == {"lstm", "gru"}, "the failed cell is queued again"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers,how", [(1, "SIGTERM"), (2, "SIGTERM"), (2, "Ctrl-C at the terminal")])
 def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers, how):
     """SIGTERM to the command (the workers get it from the parent), or Ctrl-C at a terminal (SIGINT to every
@@ -223,6 +232,7 @@ def test_sigterm_records_the_trial_as_failed_and_resume_works(tmp_path, workers,
     assert run.returncode == 0, run.stderr
 
 
+@pytest.mark.slow
 def test_a_space_without_model_cell_studies_the_configured_cell(tmp_path):
     """A space that does not search the cell (model.cell fixed in the config) is one cell's study: its summary,
     re-evaluation and saved models see that cell (they looked for it in the trial's parameters only)."""

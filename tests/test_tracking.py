@@ -113,6 +113,7 @@ def _check_children(uri: str, experiment: str, url: str, name: str) -> tuple[str
     return parent, children
 
 
+@pytest.mark.slow
 def test_trials_and_reeval_runs_are_children_of_one_parent_and_the_report_its_artifacts(tmp_path, mlflow_uri):
     from mlflow import MlflowClient
 
@@ -138,6 +139,7 @@ def test_trials_and_reeval_runs_are_children_of_one_parent_and_the_report_its_ar
     assert "cellsearch verdict:" in verdict
 
 
+@pytest.mark.slow
 def test_unreachable_tracker_stops_before_any_trial_in_one_line(tmp_path):
     _require_mlflow()
     url, port = f"sqlite:///{tmp_path}/s.db", _free_port()  # nothing listens there
@@ -207,6 +209,7 @@ class _Proxy:
         self.conns = []
 
 
+@pytest.mark.slow
 def test_a_tracker_that_fails_mid_study_loses_no_trial_and_the_resumed_run_logs_the_missing_runs(tmp_path,
                                                                                                   mlflow_uri):
     proxy = _Proxy(int(mlflow_uri.rsplit(":", 1)[1]))
@@ -246,6 +249,7 @@ def _finished_trial(number_of_epochs: int = 2):
                                      intermediate_values={e: 2.0 / e for e in range(1, number_of_epochs + 1)})
 
 
+@pytest.mark.slow
 def test_a_hanging_tracker_never_holds_the_storage_setup_lock(tmp_path, mlflow_uri, monkeypatch):
     """A worker whose sync waits on an MLflow server that does not answer holds up no other worker: the setup
     lock (which every worker takes to create or join the study) stays free. Each sync used to hold it over its
@@ -280,6 +284,7 @@ def test_a_hanging_tracker_never_holds_the_storage_setup_lock(tmp_path, mlflow_u
     assert tracker.sync(study) == 1 and len(_runs(mlflow_uri, "hang")[1]) == 1  # logged once it answers
 
 
+@pytest.mark.slow
 def test_two_workers_logging_one_trial_at_once_leave_one_child(tmp_path, mlflow_uri):
     """Without a lock across machines two workers may log the same trial: the copy a race leaves is deleted by
     the next listing, the same one on each, and a second worker joining the study adopts the first's parent."""

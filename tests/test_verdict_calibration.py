@@ -38,6 +38,7 @@ def _truth(difference: float, spreads=UNEQUAL) -> Truth:
     return Truth({"lstm": 80.0 + difference, "gru": 80.0}, dict(spreads))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", [2, 3, ("auto", 6)], ids=["2 seeds", "3 seeds", "auto"])
 @pytest.mark.parametrize("spreads", [UNEQUAL, {"lstm": 1.0, "gru": 1.0}], ids=["unequal", "equal"])
 def test_no_difference_covers_and_declares_no_winner(rule, spreads):
@@ -46,6 +47,7 @@ def test_no_difference_covers_and_declares_no_winner(rule, spreads):
     assert r["winner"] <= 0.05, r
 
 
+@pytest.mark.slow
 def test_a_real_difference_is_found_and_covered():
     fixed, auto = rates(_truth(4.0), 3, 200, seed=5), rates(_truth(4.0), ("auto", 6), 200, seed=5)
     assert fixed["coverage"] >= 0.92 and auto["coverage"] >= 0.92, (fixed, auto)
@@ -53,6 +55,7 @@ def test_a_real_difference_is_found_and_covered():
     assert auto["seeds"] < 6, "some studies stop at an earlier look"
 
 
+@pytest.mark.slow
 def test_budget_flag_false_alarms_on_converged_searches_and_fires_on_climbing_ones():
     converged = next(k for k in BUDGET_SCENARIOS if "16 trials" in k and "converged" in k)
     climbing = next(k for k in BUDGET_SCENARIOS if "1 point above" in k)
@@ -61,6 +64,7 @@ def test_budget_flag_false_alarms_on_converged_searches_and_fires_on_climbing_on
     assert min(rows[1]["lstm"], rows[1]["gru"]) >= 0.3, rows[1]
 
 
+@pytest.mark.slow
 def test_the_report_command_says_what_decide_says():
     assert through_the_command(4, ("auto", 6), _truth(1.0)) == 4
 

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import optuna
+import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 from optuna.trial import TrialState
@@ -27,6 +28,7 @@ def check_exact(study, budget):
     return trials
 
 
+@pytest.mark.slow
 def test_sqlite_is_refused_for_several_workers(tmp_path):
     run = run_search(tmp_path, *CHEAP, "workers=2", "storage.url=sqlite:///mine.db")
     assert run.returncode == 2
@@ -35,6 +37,7 @@ def test_sqlite_is_refused_for_several_workers(tmp_path):
     assert not (tmp_path / "mine.db").exists()
 
 
+@pytest.mark.slow
 def test_two_workers_default_to_a_journal_file(tmp_path):
     run = run_search(tmp_path, *CHEAP, "workers=2", "search.n_trials=8")
     assert run.returncode == 0, run.stderr
@@ -44,6 +47,7 @@ def test_two_workers_default_to_a_journal_file(tmp_path):
     assert len({t.user_attrs["worker"] for t in trials if t.state in FINISHED}) == 2, "both workers ran trials"
 
 
+@pytest.mark.slow
 def test_four_workers_on_postgres_stop_at_exactly_the_budget(tmp_path, postgres_url):
     run = run_search(tmp_path, *CHEAP, "workers=4", "storage=postgres", f"storage.url={postgres_url}",
                      "search.n_trials=40")
@@ -52,6 +56,7 @@ def test_four_workers_on_postgres_stop_at_exactly_the_budget(tmp_path, postgres_
     assert len({t.user_attrs["worker"] for t in trials if t.state in FINISHED}) == 4
 
 
+@pytest.mark.slow
 def test_redis_journal_storage(tmp_path, redis_url):
     name = f"airline_{uuid.uuid4().hex[:8]}"
     run = run_search(tmp_path, *CHEAP, "workers=2", "storage=redis", f"storage.url={redis_url}",
@@ -75,6 +80,7 @@ KILLED = ("study=airline", "train.max_epochs=4", "model.num_layers=1", "search.r
 SLOWLY = {**os.environ, "CELLSEARCH_FAULT": "slow_batches:0.3"}
 
 
+@pytest.mark.slow
 def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):
     proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=3", "storage=postgres",
                              f"storage.url={postgres_url}", "search.n_trials=9"],
@@ -92,6 +98,7 @@ def test_sigkill_of_one_worker_loses_nothing(tmp_path, postgres_url):
     assert sum(t.state == TrialState.FAIL for t in trials) == 1, "nothing else lost"
 
 
+@pytest.mark.slow
 def test_every_worker_killed_is_an_error_not_a_silent_success(tmp_path):
     """All workers SIGKILLed (the out-of-memory killer on a small machine): the run said nothing and exited 0
     with its budget unmet; it must say so and exit non-zero."""
@@ -110,6 +117,7 @@ def test_every_worker_killed_is_an_error_not_a_silent_success(tmp_path):
     assert len(killed) == 2 and all(t.state == TrialState.FAIL for t in killed), "both trials reaped at once"
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_one_worker_ends_its_trial_and_the_others_go_on(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "search", *SLOW, "workers=2", "search.n_trials=4"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -127,6 +135,7 @@ def test_ctrl_c_on_one_worker_ends_its_trial_and_the_others_go_on(tmp_path):
     assert survivors and f":{pid}" not in "".join(survivors), "the other worker finished the budget"
 
 
+@pytest.mark.slow
 def test_two_machines_on_postgres_share_one_budget(tmp_path, postgres_url):
     """Two commands at once against one database, as on two machines: the budget is the study's total."""
     machines = []
@@ -143,6 +152,7 @@ def test_two_machines_on_postgres_share_one_budget(tmp_path, postgres_url):
     assert len({t.user_attrs["worker"] for t in trials}) >= 3
 
 
+@pytest.mark.slow
 def test_a_machine_that_dies_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url):
     """The whole command SIGKILLed, as a machine lost: its RUNNING trial is failed once its heartbeat is
     older than the grace period, and the next run retries it with the same parameters."""
@@ -163,6 +173,7 @@ def test_a_machine_that_dies_is_failed_by_heartbeat_and_retried(tmp_path, postgr
     assert len(retries) == 1 and retries[0].params == trials[number].params and retries[0].state in FINISHED
 
 
+@pytest.mark.slow
 def test_a_run_killed_outright_on_a_journal_file_is_recovered_by_the_next_run(tmp_path):
     """The journal storage has no heartbeat: the next run on this machine finds the dead process's trial."""
     proc = subprocess.Popen([sys.executable, "-m", "search", *KILLED, "storage.url=study.log", "search.n_trials=3"],

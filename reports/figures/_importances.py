@@ -8,7 +8,7 @@ import optuna
 import plotly.graph_objects as go
 
 from reports.figures._utils import LAYOUT, colour, escape, param_names, say_if_empty, title
-from search.records import CELL
+from search.records import cell_of
 
 if TYPE_CHECKING:
     from reports.collect import StudyData
@@ -31,7 +31,7 @@ def _get_importances_info(data: StudyData) -> _ImportancesInfo:
     cells, notes = [], []
     for cell in data.cells():
         trials = [t for t in data.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-                  if t.params.get(CELL, t.user_attrs.get(CELL)) == cell]
+                  if cell_of(t) == cell]
         varying = {p for p in param_names(data) if len({t.params.get(p) for t in trials}) > 1}
         if len(trials) < 4 or not varying:
             notes.append(f"{cell}: too few trials")

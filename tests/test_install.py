@@ -39,8 +39,7 @@ def test_ci_tests_a_non_editable_install():
     assert not editable_install(), "CI must test a plain (non-editable) install: pip install ."
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("where", ["checkout root", "another folder"])
+@pytest.mark.parametrize("where", ["checkout root", "another folder"])  # quick: the two entry points, no study
 def test_help_of_both_commands(where, tmp_path):
     cwd = ROOT if where == "checkout root" else tmp_path
     search = _run(cwd, "-m", "search", "--help")

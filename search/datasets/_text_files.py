@@ -93,6 +93,27 @@ def _column(cfg: TextSource, path: Path, fmt: str, columns: list[str], key: str,
     return columns.index(value) if fmt != "jsonl" else value
 
 
+def _ragged_record(body: str, delimiter: str, fmt: str, first_line: int) -> tuple[int, int, int] | None:
+    """(line, fields, width) of the first record whose field count differs from the first record's, read as
+    pandas' python engine reads (the csv module, the same dialect); None when all agree or the quoting is
+    broken (pandas then says where, in its own words)."""
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter,
+                        quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
+    width, read = None, 0
+    try:
+        for row in reader:
+            start, read = first_line + read, reader.line_num
+            if not row:
+                continue
+            if width is None:
+                width = len(row)
+            elif len(row) != width:
+                return start, len(row), width
+    except csv.Error:
+        return None
+    return None
+
+
 def _csv_records(cfg: TextSource, path: Path, text: str, fmt: str) -> tuple[list[str], list]:
     """The columns and the (line, fields) records of a CSV or TSV (whose fields are never quoted). pandas
     reads every record (blank lines kept, so that each record's first line can be counted); a record of
@@ -103,6 +124,12 @@ def _csv_records(cfg: TextSource, path: Path, text: str, fmt: str) -> tuple[list
     csv.field_size_limit(2**31 - 1)  # long reviews (pandas' python engine reads with the csv module)
     body = text.lstrip("\r\n")
     line = 1 + len(_BREAK.findall(text[: len(text) - len(body)]))  # the line of the first record
+    check = f"check dataset.delimiter ({delimiter!r}) and quoting"
+    ragged = _ragged_record(body, delimiter, fmt, line)  # pandas 3.0 keeps such a record, cut to the header's width
+    if ragged is not None:
+        start, count, width = ragged
+        raise UserError(f"{path}: line {start} has {count} fields, the {'header' if cfg.header else 'first row'} "
+                        f"has {width}; {check}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
@@ -115,7 +142,6 @@ def _csv_records(cfg: TextSource, path: Path, text: str, fmt: str) -> tuple[list
     bad = next((m for m in (_SKIPPED.match(str(w.message).strip()) for w in caught) if m), None)
     rows = frame.to_numpy(dtype=object).tolist()
     end = int(bad.group(1)) - 1 if bad else len(rows)  # the rows read before the first malformed record
-    check = f"check dataset.delimiter ({delimiter!r}) and quoting"
     records, columns, width = [], None, len(frame.columns)
     for row in rows[:end]:
         fields = [f for f in row if isinstance(f, str)]  # pandas pads a short record with NaN

@@ -12,7 +12,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import _service_or_skip, run_search, wait_for_training
+from support import run_search, service_or_skip, wait_for_training
 
 SMALL = ("study=airline", "train.max_epochs=2", "model.num_layers=1")
 
@@ -22,7 +22,7 @@ def _slurm_up() -> None:
         state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
         if state.returncode != 0 or not ({"idle", "mixed", "allocated"} & set(state.stdout.split())):
             raise RuntimeError(state.stderr.strip() or f"no node up: {state.stdout.strip()!r}")
-    _service_or_skip("Slurm (sinfo)", check)
+    service_or_skip("Slurm (sinfo)", check)
 
 
 @pytest.mark.slow

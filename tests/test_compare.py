@@ -8,7 +8,6 @@ from optuna.distributions import CategoricalDistribution
 from optuna.pruners import MedianPruner
 from optuna.trial import TrialState, create_trial
 
-from conftest import offline_env, run_search
 from search.artifacts import artifact_store, load_model
 from search.compare import PerCellPruner
 from search.config import StorageConfig
@@ -16,6 +15,7 @@ from search.datasets.airline import AirlineConfig
 from search.model import SequenceModel, count_parameters
 from search.reeval import replay
 from search.sizing import budget_hidden_size, matched_hidden_size, model_weights, recurrent_weights
+from support import offline_env, run_search
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1", "search.reeval_seeds=0")

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import require_data
 from search.datasets import _review_generator
 from search.datasets._text_encoding import UNK, tokenize
 from search.datasets.airline import PASSENGERS, AirlineConfig
 from search.datasets.rt_polarity import RtPolarityConfig
 from search.errors import UserError
+from support import require_data
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import offline_env, require_data, run_search
 from search.datasets import _review_generator
 from search.datasets._text_encoding import UNK, tokenize
 from search.datasets.airline import AirlineConfig
@@ -23,6 +22,7 @@ from search.datasets.series_csv import SeriesCsvConfig, Transform
 from search.datasets.text_csv import TextCsvConfig
 from search.errors import UserError
 from search.model import SequenceModel
+from support import offline_env, require_data, run_search
 
 CPU = torch.device("cpu")
 TINY_SPACE = """\

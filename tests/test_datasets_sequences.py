@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from conftest import require_data, run_search
 from search.config import ModelConfig, TrainConfig
 from search.datasets.adding import AddingConfig
 from search.datasets.chars import CharsConfig
@@ -25,6 +24,7 @@ from search.model import SequenceModel, build_model, detach
 from search.tasks import IGNORE
 from search.tasks.language_model import streams
 from search.train import fit
+from support import require_data, run_search
 
 CPU = torch.device("cpu")
 NOTTINGHAM = "polyphonic/Nottingham.mat"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_search
 from search.devices import worker_device
 from search.errors import UserError
+from support import run_search
 
 
 def test_workers_spread_over_every_visible_gpu_and_share_them_when_more():

@@ -22,7 +22,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from conftest import run_search
+from support import run_search
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 TINY_SPACE = """\

@@ -14,8 +14,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import offline_env, run_search
 from search.storage.urls import mask, mask_all
+from support import offline_env, run_search
 
 QUICK = ("study=airline", "train.max_epochs=1", "train.threads=1", "search.reeval_seeds=0")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import offline_env
+from support import offline_env
 
 ROOT = Path(__file__).resolve().parent.parent
 

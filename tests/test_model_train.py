@@ -117,7 +117,7 @@ def test_task_to_moves_every_tensor_it_holds():
 
 @pytest.mark.slow
 def test_mixed_precision_needs_cuda_and_says_so_before_creating_a_storage(tmp_path):
-    from conftest import run_search
+    from support import run_search
 
     result = run_search(tmp_path, "study=airline", "train.amp=true", "train.device=cpu")
     assert result.returncode == 2 and "train.amp=true needs a CUDA device" in result.stderr

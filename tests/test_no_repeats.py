@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import run_search
+from support import run_search
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 QUICK = ("study=airline", "train.max_epochs=1", "train.threads=1", "search.reeval_seeds=0")

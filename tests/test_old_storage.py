@@ -16,10 +16,10 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
-from conftest import offline_env, run_search
 from search.artifacts import artifact_store, load_model
 from search.config import StorageConfig
 from search.datasets.airline import AirlineConfig
+from support import offline_env, run_search
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD = "release_0_1_0"

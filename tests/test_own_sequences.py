@@ -14,11 +14,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import require_data, run_search
 from search.datasets.python import PythonConfig
 from search.datasets.sequences import SequencesConfig
 from search.errors import UserError
 from sequence_files import airline, airline_long, airline_ucr, generated_ucr, nottingham_npz
+from support import require_data, run_search
 
 CPU = torch.device("cpu")
 SMALL = ["search.n_trials=4", "train.max_epochs=2", "train.patience=1", "search.reeval_seeds=2"]

@@ -26,7 +26,6 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from scipy import stats
 
-from conftest import run_search
 from reports import budget
 from reports.budget import last_doubling_gain, seed_luck
 from reports.collect import StudyData, trial_table
@@ -36,6 +35,7 @@ from reports.table import summary_table
 from reports.verdict import EQUIVALENT, NOT_ENOUGH, UNDECIDED, decide
 from reports.welch import seed_looks, welch_df
 from reports.wording import evidence
+from support import run_search
 from synthetic import make_study
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

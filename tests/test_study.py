@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import offline_env, require_data, run_search, wait_for_training
+from support import offline_env, require_data, run_search, wait_for_training
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 TRIAL_ATTRS = {"cell", "n_params", "sec_per_epoch", "epochs", "best_epoch", "val_accuracy", "seed", "device",

@@ -18,9 +18,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import _service_or_skip, run_search
 from search.mlflow_runs import study_id, trial_run
 from search.records import reeval_study_name
+from support import run_search, service_or_skip
 
 ARGS = ("study=airline", "search.n_trials=4", "train.max_epochs=2", "tracking=mlflow")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 
 def _require_mlflow() -> None:
-    _service_or_skip("MLflow (pip install '.[mlflow]')", lambda: __import__("mlflow"))
+    service_or_skip("MLflow (pip install '.[mlflow]')", lambda: __import__("mlflow"))
 
 
 @pytest.fixture(scope="module")

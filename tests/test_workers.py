@@ -13,7 +13,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 from optuna.trial import TrialState
 
-from conftest import run_search, wait_for_training
+from support import run_search, wait_for_training
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHEAP = ("study=airline", "train.max_epochs=2", "model.num_layers=1", "search.reeval_seeds=0")

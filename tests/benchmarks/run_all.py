@@ -22,7 +22,7 @@ SMALL = {
     "bench_sweeper.py": ["--trials", "6"],
     "bench_workers.py": ["--trials", "4", "--epochs", "1", "--sizes", "64x64"],
     "bench_storage.py": [],
-    "bench_literature.py": ["--estimate"],  # the comparison itself is hours here: tests/benchmarks/README.md says which run
+    "bench_literature.py": ["--estimate"],  # the comparison itself is hours here (tests/benchmarks/README.md)
 }
 
 

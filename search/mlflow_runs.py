@@ -24,6 +24,7 @@ T = "cellsearch."  # the prefix of every tag cellsearch sets
 PARENT_TAG, NAME_TAG = "mlflow.parentRunId", "mlflow.runName"  # MLflow's own tags (mlflow.utils.mlflow_tags)
 LOGGING_SINCE = f"{T}logging_since"  # ms: when the child's logging began (a RUNNING child older than STALE_MS
 STALE_MS = 10 * 60 * 1000  # was cut off in the middle of its logging, and is deleted and logged again whole)
+LOGGER = f"{T}logger"  # "host/pid/token" of the sync that logs the child (one whose logger has ended is cut off)
 STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}  # the finished
 MAX_PARAMS, MAX_METRICS, MAX_VALUE = 100, 1000, 6000  # MLflow's limits for one log_batch
 _NUMBERS = (rec.N_PARAMS, rec.N_PARAMS_RECURRENT, rec.SEC_PER_EPOCH, rec.EPOCHS, rec.BEST_EPOCH)
@@ -109,14 +110,16 @@ def trial_key(tags: dict) -> tuple[str, int] | None:
     return tags.get(f"{T}study_id"), int(tags[f"{T}trial_number"])
 
 
-def cut_off(status: str, tags: dict, now_ms: int) -> bool:
+def cut_off(status: str, tags: dict, now_ms: int, logger_ended=lambda logger: False) -> bool:
     """A child left RUNNING by a logger that stopped in the middle (killed, or its server went away) rather than
-    one another worker is logging now. Children from before `logging_since` existed were logged under a lock, so
-    a RUNNING one among them was cut off."""
+    one another worker is logging now: `logger_ended(tags[LOGGER])` says that its logger is known to have
+    ended (its process is gone, or its sync failed); else it is cut off once its logging is older than STALE_MS.
+    Children from before `logging_since` existed were logged under a lock, so a RUNNING one among them was cut
+    off."""
     if status != "RUNNING":
         return False
     since = tags.get(LOGGING_SINCE)
-    return since is None or now_ms - int(since) > STALE_MS
+    return since is None or now_ms - int(since) > STALE_MS or bool(tags.get(LOGGER) and logger_ended(tags[LOGGER]))
 
 
 def redundant(runs: list[tuple[str, str, dict]]) -> list[str]:

@@ -20,7 +20,9 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import time
+import uuid
 
 import optuna
 from optuna.trial import FrozenTrial
@@ -62,6 +64,7 @@ class MlflowTracker:
         self.parent: str | None = None  # the study's parent run
         self.known: set[tuple[str, int]] = set()  # (study_id, trial number) of the children that are complete
         self.listed = self.down = False  # `known` filled from a listing of all children; the last sync failed
+        self.syncing: set[str] = set()  # the tokens of this process's syncs in progress (runs.LOGGER)
 
     def _reason(self, e: BaseException) -> str:
         """What went wrong, in a few words, with the URI's credentials hidden."""
@@ -176,6 +179,31 @@ class MlflowTracker:
         return logged
 
     def _sync(self, study: optuna.Study) -> int:
+        token = uuid.uuid4().hex[:12]
+        self.syncing.add(token)
+        try:
+            return self._log_missing(study, f"{socket.gethostname()}/{os.getpid()}/{token}")
+        finally:
+            self.syncing.discard(token)
+
+    def _logger_ended(self, logger: str) -> bool:
+        """Whether the sync that logs a RUNNING child has ended: one of this process that is not in progress,
+        or one of a process of this host that is gone. Another host's: not known (its logging may be slow)."""
+        host, _, rest = logger.partition("/")
+        pid, _, token = rest.partition("/")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        if int(pid) == os.getpid():
+            return token not in self.syncing
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # alive, another user's
+            return False
+        return False
+
+    def _log_missing(self, study: optuna.Study, logger: str) -> int:
         studies = [study]
         with contextlib.suppress(KeyError):  # no re-evaluation study yet
             studies.append(optuna.load_study(study_name=rec.reeval_study_name(study.study_name),
@@ -195,6 +223,7 @@ class MlflowTracker:
             if (study_id(s.study_name), t.number) not in self.known:
                 spec = runs.trial_run(s.study_name, s.user_attrs, t, self.parent, self.uri)
                 spec.tags[runs.LOGGING_SINCE] = str(int(time.time() * 1000))
+                spec.tags[runs.LOGGER] = logger
                 run_id = self.client.create_run(self.experiment_id, start_time=spec.start_ms,
                                                 tags=spec.tags).info.run_id
                 self._send(run_id, spec)
@@ -208,7 +237,8 @@ class MlflowTracker:
     def _reconcile(self, filter_string: str) -> None:
         """List the children that match: add the finished ones to `known`; delete the copies of a trial that two
         workers logged at once but one, and the children cut off in the middle of their logging (they are logged
-        again, whole)."""
+        again, whole): those whose logger has ended (this process's failed sync, or a process of this host that
+        is gone) at once, any other when its logging is older than runs.STALE_MS."""
         found, token, now = [], None, int(time.time() * 1000)
         while True:
             page = self.client.search_runs([self.experiment_id], filter_string, max_results=1000, page_token=token)
@@ -218,7 +248,7 @@ class MlflowTracker:
                 break
         doomed = set(runs.redundant(found))
         for run_id, status, tags in found:
-            if runs.cut_off(status, tags, now):
+            if runs.cut_off(status, tags, now, self._logger_ended):
                 doomed.add(run_id)
             elif status != "RUNNING" and run_id not in doomed and runs.trial_key(tags) is not None:
                 self.known.add(runs.trial_key(tags))

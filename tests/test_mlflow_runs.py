@@ -103,3 +103,7 @@ def test_a_running_child_is_cut_off_only_when_its_logging_is_stale():
     assert not runs.cut_off("RUNNING", fresh, now), "another worker is logging it now"
     assert runs.cut_off("RUNNING", stale, now) and runs.cut_off("RUNNING", {}, now)  # {}: an older release's
     assert not runs.cut_off("FINISHED", stale, now)
+    ended = {**fresh, runs.LOGGER: "host/12/a"}
+    assert runs.cut_off("RUNNING", ended, now, lambda logger: logger == "host/12/a"), "its logger has ended"
+    assert not runs.cut_off("RUNNING", ended, now, lambda logger: False)
+    assert not runs.cut_off("FINISHED", ended, now, lambda logger: True)

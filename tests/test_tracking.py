@@ -307,3 +307,37 @@ def test_two_workers_logging_one_trial_at_once_leave_one_child(tmp_path, mlflow_
     children = _runs(mlflow_uri, "race")[1]
     numbers = sorted(int(r.data.tags["cellsearch.trial_number"]) for r in children)
     assert numbers == [0, 1], numbers
+
+
+@pytest.mark.slow
+def test_a_child_cut_off_by_a_logger_that_ended_is_replaced_at_once(tmp_path, mlflow_uri):
+    """A child left RUNNING by a logger known to have ended (a process of this host that is gone, or this
+    process's sync that failed) is deleted by the next sync and the trial logged again whole, at once rather than
+    after runs.STALE_MS; one whose logger is alive is left to finish. (CI once found two children of one trial
+    after a tracker was cut off in the middle of logging it and the study resumed.)"""
+    from mlflow import MlflowClient
+
+    from search.mlflow_runs import LOGGER, LOGGING_SINCE
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="orphans", storage=url)
+    tracker = _tracker(url, mlflow_uri, "orphans")
+    tracker.start(study)
+    client = MlflowClient(mlflow_uri)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    loggers = [f"{host}/{gone.pid}/a", f"{host}/{os.getpid()}/not-syncing", f"{host}/{os.getppid()}/b"]
+    orphans = []
+    for number, logger in enumerate(loggers):
+        study.add_trial(_finished_trial())
+        spec = trial_run("orphans", {}, study.trials[number], tracker.parent)
+        tags = {**spec.tags, LOGGING_SINCE: str(int(time.time() * 1000)), LOGGER: logger}
+        orphans.append(client.create_run(tracker.experiment_id, tags=tags).info.run_id)  # RUNNING, no metrics
+        assert tracker.sync(study) == 1
+    children = {r.info.run_id: r for r in _runs(mlflow_uri, "orphans")[1]}
+    assert orphans[0] not in children and orphans[1] not in children, "the ended loggers' children are deleted"
+    assert orphans[2] in children, "a live logger's child is left to finish"
+    finished = sorted(int(r.data.tags["cellsearch.trial_number"]) for r in children.values()
+                      if r.info.status == "FINISHED")
+    assert finished == [0, 1, 2] and all(children[r].data.metrics for r in children if r != orphans[2])

@@ -29,7 +29,7 @@ import functools
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # Student's t and the normal as scipy.stats computes them, without its import
 
 MIN_TRIALS = 4  # completed trials a cell needs before its last doubling says anything
 ONE_SIDED = 0.95  # the null's point beyond which a rise is flagged
@@ -60,7 +60,7 @@ def still_improving(values, maximize: bool, seed_sd: float, seed_df: int, rope: 
         return None
     mean, sd = seed_luck(len(values))
     beyond_luck = last_doubling_gain(values, maximize) - seed_sd * mean
-    return beyond_luck if beyond_luck > rope + stats.t.ppf(ONE_SIDED, seed_df) * seed_sd * sd else None
+    return beyond_luck if beyond_luck > rope + special.stdtrit(seed_df, ONE_SIDED) * seed_sd * sd else None
 
 
 def seed_spread(reeval: pd.DataFrame | None, cells: list[str]) -> tuple[float, int]:

@@ -24,7 +24,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special  # Student's t and the normal as scipy.stats computes them, without its import
 
 
 class Interval(NamedTuple):
@@ -62,8 +62,8 @@ def interval(a, b, confidence: float, looks: int = 1) -> Interval:
     if se == 0:  # every seed of both cells scored the same: the difference is known exactly
         p_other = 0.0 if effect != 0 else 0.5
         return Interval(effect, effect, effect, p_other, 0.0, df, level)
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
-    p_other = float(stats.t.sf(abs(effect) / se, df))
+    half = float(special.stdtrit(df, 0.5 + level / 2)) * se
+    p_other = float(special.stdtr(df, -abs(effect) / se))
     return Interval(effect, effect - half, effect + half, p_other, se, df, level)
 
 
@@ -90,10 +90,10 @@ def seeds_needed(sd_a: float, sd_b: float, effect: float, rope: float, confidenc
     if spread == 0:
         return 2
     level = look_level(confidence, len(looks) + 1)  # at least one look more than now: a lower bound on n
-    n = max(2, math.ceil((stats.norm.ppf(0.5 + level / 2) * spread / margin) ** 2))
+    n = max(2, math.ceil((special.ndtri(0.5 + level / 2) * spread / margin) ** 2))
     while n <= cap:  # t's quantile exceeds the normal's, and more looks widen it: never fewer than the guess
         level = look_level(confidence, len(set(looks) | set(seed_looks(n))))
-        if stats.t.ppf(0.5 + level / 2, welch_df(sd_a ** 2, n, sd_b ** 2, n)) * spread / math.sqrt(n) < margin:
+        if special.stdtrit(welch_df(sd_a ** 2, n, sd_b ** 2, n), 0.5 + level / 2) * spread / math.sqrt(n) < margin:
             return n
         n += 1 if n < 1000 else n // 1000
     return None

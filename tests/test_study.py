@@ -33,9 +33,22 @@ def finished(study):
     return [t for t in study.trials if t.state in FINISHED]
 
 
+def _small_sentiment_space(tmp_path) -> tuple[str, str]:
+    """The sentiment space at its small corner (the training is not what these tests check): Hydra overrides."""
+    space = (Path(__file__).parents[1] / "conf" / "space" / "sentiment.yaml").read_text()
+    for wide, small in (("high: 256", "high: 48"), ("high: 2}", "high: 1}"), ("[32, 64, 128]", "[128]"),
+                        ("high: 64, step: 8", "high: 24, step: 8")):
+        assert wide in space, f"conf/space/sentiment.yaml changed: {wide!r} is not in it"
+        space = space.replace(wide, small)
+    (tmp_path / "myconf" / "space").mkdir(parents=True)
+    (tmp_path / "myconf" / "space" / "small.yaml").write_text(space)
+    return "space=small", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]"
+
+
 @pytest.mark.slow
 def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=4", "train.max_epochs=1",
+    small = _small_sentiment_space(tmp_path)
+    run = run_search(tmp_path, "study=sentiment", *small, "search.n_trials=4", "train.max_epochs=1",
                      "search.reeval_max_seeds=3")  # the default adaptive re-evaluation, to 3 seeds (looks at 2, 3)
     assert run.returncode == 0, run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
@@ -64,22 +77,23 @@ def test_sentiment_on_real_files_then_extended(tmp_path, rt_polarity_dir):
     assert "verdict on study 'sentiment': " in run.stdout
     assert "not enough evidence" in run.stdout  # 2 trials a cell: fewer than min_trials
 
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=1", "search.reeval_seeds=0")
+    run = run_search(tmp_path, "study=sentiment", *small, "search.n_trials=6", "train.max_epochs=1",
+                     "search.reeval_seeds=0")
     assert run.returncode == 0, run.stderr
     assert "4 of 6 finished trials present, running 2" in run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
     assert len(finished(study)) == 6 and len(study.trials) == 6
     assert sorted(t.number for t in study.trials) == list(range(6))
 
-    again = run_search(tmp_path, "study=sentiment", "search.n_trials=6", "train.max_epochs=1")
+    again = run_search(tmp_path, "study=sentiment", *small, "search.n_trials=6", "train.max_epochs=1")
     assert again.returncode == 0 and "nothing to run" in again.stderr
     assert len(load(tmp_path / "cellsearch.db", "sentiment").trials) == 6
 
 
 @pytest.mark.slow
 def test_offline_without_data_runs_on_the_generated_corpus(tmp_path):
-    run = run_search(tmp_path, "study=sentiment", "search.n_trials=2", "train.max_epochs=2", "search.reeval_seeds=0",
-                     env=offline_env())
+    run = run_search(tmp_path, "study=sentiment", *_small_sentiment_space(tmp_path), "search.n_trials=2",
+                     "train.max_epochs=2", "search.reeval_seeds=0", env=offline_env())
     assert run.returncode == 0, run.stderr
     assert "GENERATED corpus" in run.stderr
     study = load(tmp_path / "cellsearch.db", "sentiment")
@@ -157,7 +171,7 @@ def test_same_seed_same_study(tmp_path):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         assert run_search(tmp_path / folder, "study=airline", "search.n_trials=3", "train.max_epochs=4",
-                          "seed=7").returncode == 0
+                          "seed=7", "search.reeval_seeds=0").returncode == 0
         values.append([(t.params, t.value) for t in load(tmp_path / folder / "cellsearch.db", "airline").trials])
     assert values[0] == values[1]
     assert values[0][0][0]["cell"] == "lstm" and all(v is not None for _, v in values[0])

@@ -6,7 +6,9 @@ autograd, which records every small operation of every step and replays it backw
 weight gradients step by step. Here each layer is one torch.autograd.Function:
 - forward: the input projection of all steps as one GEMM, then per step only the recurrent GEMM and the gates;
 - backward: per step only the gates' derivatives and the recurrent GEMM that carries the gradient back a step;
-  the input, the input weights' and the recurrent weights' gradients are each one GEMM over all steps.
+  the input, the input weights' and the recurrent weights' gradients are each one GEMM over all steps;
+- each step's recurrent product from 4 rows up through the recurrent matrix packed once by oneDNN, as PyTorch's
+  compiler does for linear layers (measured 10 - 30 % faster than addmm there, slower at batch 1).
 Same equations as PyTorch (https://pytorch.org/docs/stable/generated/torch.nn.GRU.html):
     r = σ(W_ir x + b_ir + W_hr h + b_hr)    z = σ(W_iz x + b_iz + W_hz h + b_hz)
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))    h' = (1 - z) ⊙ n + z ⊙ h
@@ -16,8 +18,8 @@ nn.GRU applies it (to every layer's output but the last, in training).
 `FastRecurrent` is a drop-in for nn.GRU / nn.RNN (batch_first=True, bias=True): it *is* one (a subclass), so its
 state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
 `train.rnn_kernel` chooses: `auto` uses it on the CPU where it was measured faster than PyTorch's own path
-(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.19 - 0.89 of nn.RNN's
-time; the GRU up to batch 32, 0.43 - 0.72 of nn.GRU's up to batch 8 and level with it at 32 (0.93 - 1.05, within
+(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.26 - 0.84 of nn.RNN's
+time; the GRU up to batch 32, 0.41 - 0.88 of nn.GRU's up to batch 16 and level with it at 32 (0.88 - 1.10, within
 the benchmark's noise), but not faster at batch 64, so a GRU batch above GRU_MAX_BATCH rows runs nn.GRU's path);
 `torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 4 MB weight
 matrix from L3 (about 0.1 ms here) and the elementwise work is a few tiny operations, so the loops below make each
@@ -36,7 +38,7 @@ class _GRULayer(torch.autograd.Function):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
         gi = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, 3 * hidden)
-        w_hh_t = w_hh.t()
+        w_hh_t, packed = w_hh.t(), _packed(w_hh, batch)
         out = x.new_empty(steps, batch, hidden)
         gh = x.new_empty(steps, batch, 3 * hidden)  # W_hh h + b_hh at every step (its n part is needed backwards)
         rz = x.new_empty(steps, batch, 2 * hidden)
@@ -48,10 +50,13 @@ class _GRULayer(torch.autograd.Function):
         n_t, out_t = _steps(n), _steps(out)
         h = h0
         for t in range(steps):
-            torch.addmm(b_hh, h, w_hh_t, out=gh_t[t])
+            if packed is None:
+                torch.addmm(b_hh, h, w_hh_t, out=gh_t[t])
+            else:
+                gh_t[t].copy_(_linear(h, packed, b_hh, "none", [], ""))
             torch.add(gi_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
             torch.addcmul(gi_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
-            h = torch.addcmul(n_t[t], z_t[t], h - n_t[t], out=out_t[t])  # h' = n + z (h - n)
+            h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])  # h' = n + z (h - n)
         ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, n, gh)
         return out, h.clone()
 
@@ -73,10 +78,14 @@ class _GRULayer(torch.autograd.Function):
         grad_t = _steps(grad_out) if grad_out is not None else None
         coef_t, d_gh_t, d_out_t, z_t = _steps(coef), _steps(d_gh), _steps(d_out), _steps(z)
         d_gh_rows = _steps(d_gh.view(steps, batch, 3 * hidden))
+        packed = _packed(w_hh, batch, transposed=True)
         for t in range(steps - 1, -1, -1):
             dh = torch.add(dh, grad_t[t], out=d_out_t[t]) if grad_t is not None else d_out_t[t].copy_(dh)
             torch.mul(dh.unsqueeze(1), coef_t[t], out=d_gh_t[t])
-            dh = torch.addmm(dh * z_t[t], d_gh_rows[t], w_hh)
+            if packed is None:
+                dh = torch.addmm(dh * z_t[t], d_gh_rows[t], w_hh)
+            else:
+                dh = _linear_plus(d_gh_rows[t], dh * z_t[t], packed, None, "add")
         flat_gh = d_gh.view(steps * batch, 3 * hidden)
         d_gi = torch.cat([d_gh[:, :, :2].reshape(steps, batch, 2 * hidden), d_out * to_n], dim=2).view(
             steps * batch, 3 * hidden)  # the r and z parts are d_gh's; n's is dh' through tanh and (1 - z)
@@ -91,12 +100,15 @@ class _RNNLayer(torch.autograd.Function):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
         gi = torch.addmm(b_ih + b_hh, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, hidden)
-        w_hh_t = w_hh.t()
+        w_hh_t, packed = w_hh.t(), _packed(w_hh, batch)
         out = x.new_empty(steps, batch, hidden)
         gi_t, out_t = _steps(gi), _steps(out)
         h = h0
         for t in range(steps):
-            h = torch.addmm(gi_t[t], h, w_hh_t, out=out_t[t]).tanh_()
+            if packed is None:
+                h = torch.addmm(gi_t[t], h, w_hh_t, out=out_t[t]).tanh_()
+            else:
+                h = torch.tanh(_linear_plus(h, gi_t[t], packed, None, "add"), out=out_t[t])
         ctx.save_for_backward(x, h0, w_ih, w_hh, out)
         return out, h.clone()
 
@@ -109,10 +121,12 @@ class _RNNLayer(torch.autograd.Function):
         d_pre = x.new_empty(steps, batch, hidden)
         dh = grad_h.clone() if grad_h is not None else h0.new_zeros(batch, hidden)
         grad_t, to_pre_t, d_pre_t = (_steps(grad_out) if grad_out is not None else None), _steps(to_pre), _steps(d_pre)
+        packed = _packed(w_hh, batch, transposed=True)
         for t in range(steps - 1, -1, -1):
             if grad_t is not None:
                 dh = dh + grad_t[t]
-            dh = torch.mul(dh, to_pre_t[t], out=d_pre_t[t]) @ w_hh
+            torch.mul(dh, to_pre_t[t], out=d_pre_t[t])
+            dh = d_pre_t[t] @ w_hh if packed is None else _linear(d_pre_t[t], packed, None, "none", [], "")
         flat = d_pre.view(steps * batch, hidden)
         h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]]).view(steps * batch, hidden)
         d_x = (flat @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
@@ -120,11 +134,38 @@ class _RNNLayer(torch.autograd.Function):
         return d_x, dh, flat.t() @ x.reshape(steps * batch, -1), flat.t() @ h_prevs, d_b, d_b.clone()
 
 
+def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch.Tensor | None:
+    """The recurrent matrix of a layer packed once by oneDNN for the product of each step's `batch` rows, or None
+    where the steps use addmm (see onednn_steps). `_linear(h, packed, b, "none", [], "")` is then h @ W.T + b and
+    `_linear_plus(h, y, packed, None, "add")` h @ W.T + y, where W is `weight` [out, in], or its transpose."""
+    if not onednn_steps(batch, weight.dtype):
+        return None
+    weight = weight.detach()
+    return torch.ops.mkldnn._reorder_linear_weight(weight.t().contiguous() if transposed else weight, batch)
+
+
+def onednn_steps(batch: int, dtype: torch.dtype) -> bool:
+    """Whether each step's recurrent product runs through oneDNN's packed weights instead of addmm (MKL here): from
+    ONEDNN_MIN_BATCH rows, where tests/benchmarks/bench_kernels.py measured it faster (at batch 1 it is slower), in
+    float32 (oneDNN's only full-precision type), where this PyTorch build has the ops. They are the private ops
+    PyTorch's own compiler uses for CPU linear layers (torch/_inductor/fx_passes/mkldnn_fusion.py), pinned in
+    tests/test_kernels.py."""
+    return batch >= ONEDNN_MIN_BATCH and dtype == torch.float32 and _linear is not None
+
+
 def _steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """A [T, ...] tensor's T step views."""
     return tensor.unbind(0)
 
 
+try:
+    _linear, _linear_plus = torch.ops.mkldnn._linear_pointwise.default, torch.ops.mkldnn._linear_pointwise.binary
+    _ = torch.ops.mkldnn._reorder_linear_weight
+    if not torch.backends.mkldnn.is_available():
+        raise RuntimeError("PyTorch built without oneDNN")
+except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
+    _linear = _linear_plus = None
+ONEDNN_MIN_BATCH = 4  # rows from which oneDNN's packed recurrent product was measured faster than addmm's (MKL)
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
 GRU_MAX_BATCH = 32  # rows above which the GRU layer here was measured slower than nn.GRU's own path
 KERNELS = ("auto", "torch")
@@ -139,7 +180,8 @@ def kernel_of(rnn: nn.Module, device: torch.device, batch: int) -> str:
     if isinstance(rnn, nn.LSTM):
         return "oneDNN fused LSTM" if device.type == "cpu" else f"{cell} ({device.type})"
     if isinstance(rnn, FastRecurrent) and device.type == "cpu" and rnn.uses_fast_path(batch):
-        return f"cellsearch {cell} (search/kernels.py)"
+        steps = ", oneDNN steps" if onednn_steps(batch, rnn.weight_hh_l0.dtype) else ""
+        return f"cellsearch {cell}{steps} (search/kernels.py)"
     return f"PyTorch {cell} ({'autograd steps' if device.type == 'cpu' else device.type})"
 
 

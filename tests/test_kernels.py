@@ -8,7 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from search.kernels import GRU_MAX_BATCH, FastGRU, FastRNN, kernel_of
+from search.kernels import GRU_MAX_BATCH, ONEDNN_MIN_BATCH, FastGRU, FastRNN, kernel_of, onednn_steps
 from search.model import SequenceModel, build_model
 
 PAIRS = [(FastGRU, torch.nn.GRU), (FastRNN, torch.nn.RNN)]
@@ -72,9 +72,10 @@ def test_sequence_model_on_padded_batches_of_varying_length(cell):
 def test_large_gru_batches_take_pytorchs_path_and_the_kernel_is_named():
     cpu = torch.device("cpu")
     gru = FastGRU(3, 4, 1, batch_first=True)
-    assert kernel_of(gru, cpu, GRU_MAX_BATCH) == "cellsearch GRU (search/kernels.py)"
+    assert kernel_of(gru, cpu, GRU_MAX_BATCH) == "cellsearch GRU, oneDNN steps (search/kernels.py)"
+    assert kernel_of(gru, cpu, 1) == "cellsearch GRU (search/kernels.py)"
     assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "PyTorch GRU (autograd steps)"
-    assert kernel_of(FastRNN(3, 4, 1, batch_first=True), cpu, 512) == "cellsearch RNN (search/kernels.py)"
+    assert kernel_of(FastRNN(3, 4, 1, batch_first=True), cpu, 512) == "cellsearch RNN, oneDNN steps (search/kernels.py)"
     assert kernel_of(torch.nn.LSTM(3, 4, 1, batch_first=True), cpu, 8) == "oneDNN fused LSTM"
     assert kernel_of(torch.nn.GRU(3, 4, 1, batch_first=True), cpu, 8) == "PyTorch GRU (autograd steps)"
     assert kernel_of(gru, torch.device("cuda"), 8) == "cuDNN"
@@ -92,3 +93,22 @@ def test_train_rnn_kernel_torch_builds_pytorchs_modules():
                             "forget_bias": 1.0})
     assert type(build_model(cfg, Shape()).rnn) is FastGRU
     assert type(build_model(cfg, Shape(), "torch").rnn) is torch.nn.GRU
+
+
+@pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
+def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
+    """From ONEDNN_MIN_BATCH rows in float32 each step's product runs through oneDNN's packed weights (private ops of
+    PyTorch's compiler: this fails if a PyTorch release renames them, and the layers would silently take addmm)."""
+    assert torch.backends.mkldnn.is_available() and onednn_steps(ONEDNN_MIN_BATCH, torch.float32)
+    assert not onednn_steps(ONEDNN_MIN_BATCH - 1, torch.float32) and not onednn_steps(64, torch.float64)
+    torch.manual_seed(0)
+    theirs = ref(6, 40, 2, batch_first=True)
+    ours = fast(6, 40, 2, batch_first=True)
+    ours.load_state_dict(theirs.state_dict())
+    for batch in (ONEDNN_MIN_BATCH, 2 * ONEDNN_MIN_BATCH + 1):
+        x = torch.randn(batch, 30, 6, requires_grad=True)
+        h0 = torch.randn(2, batch, 40, requires_grad=True)
+        for a, b in zip(_grads(theirs, x, h0), _grads(ours, x, h0), strict=True):
+            assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
+    assert "oneDNN steps" in kernel_of(ours, torch.device("cpu"), ONEDNN_MIN_BATCH)
+    assert "oneDNN" not in kernel_of(ours, torch.device("cpu"), 1)

@@ -105,7 +105,7 @@ def test_airline_split_scaling_and_baseline():
     assert task.baseline["test"] == pytest.approx(naive)
     x, y = task.windows("val", 12)
     assert x.shape == (24, 12, 1)
-    assert torch.equal(x[0, :, 0], torch.from_numpy(task.scaled[84:96])), "val windows reach back into train"
+    assert torch.equal(x[0, :, 0], torch.from_numpy(task.scaled[84:96, 0])), "val windows reach back into train"
     assert np.allclose(task.to_original(y.squeeze(-1).numpy()), values[96:120], rtol=1e-4)
 
 

@@ -5,7 +5,8 @@ dataclass, the schema of that YAML and the one place of its defaults, whose `loa
 Helpers are private modules: _files (where a file is, decoding with the bad line named, the hub probe),
 _splits, _text_encoding (tokens, vocabulary, the encoded text task), _labelled_text, _text_files and _text_hub
 (text_csv's parts), _review_generator (the generated reviews), _long_memory (adding and copy), _sequence_files and
-_sequence_arrays (the readers and the task of `sequences`, whose arrays `python` shares).
+_sequence_arrays (the readers and the task of `sequences`, whose arrays `python` shares), _forecast (the
+forecasting task and lag baselines that `airline` and `series_csv` share).
 
 No module here imports torch (or a task kind) at its top: config.py reads these dataclasses for
 `python -m search --help` and for config errors, which must not load torch (tests/test_config.py checks).

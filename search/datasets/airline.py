@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from search.datasets._files import find_data
+from search.datasets._forecast import forecasting_task, lag_rmse
 from search.errors import UserError
 
 if TYPE_CHECKING:
@@ -60,9 +61,6 @@ class AirlineConfig:
         return self._task(list(months), values, source)
 
     def _task(self, months: list[str], values: np.ndarray, source: str) -> Forecasting:
-        from search.tasks import Metric  # here, not above: the schema stays torch-free (search/datasets/__init__.py)
-        from search.tasks.forecasting import Forecasting
-
         n = len(values)
         train_end = n - self.val_months - self.test_months
         if self.val_months < 1 or self.test_months < 1 or train_end < 2 * self.season:
@@ -70,24 +68,10 @@ class AirlineConfig:
                             f"{self.test_months} and two seasons of training; lower them")
         bounds = {"train": (0, train_end), "val": (train_end, n - self.test_months), "test": (n - self.test_months, n)}
         transformed = np.log(values) if self.log else values.copy()
-        mean, std = float(transformed[:train_end].mean()), float(transformed[:train_end].std())
-        task = Forecasting(
-            name=self.name,
-            metric=Metric("rmse", "minimize", "thousands of passengers"),
-            card={},
-            n_features=1,
-            n_outputs=1,
-            scaled=((transformed - mean) / std).astype(np.float32),
-            original=values,
-            bounds=bounds,
-            mean=mean,
-            std=std,
-            log=self.log,
-        )
+        task = forecasting_task(self.name, "thousands of passengers", transformed[:, None], ["Passengers"], values,
+                                bounds, "airline", log=self.log)
         task.baseline = {"name": f"seasonal naive (value {self.season} months earlier)",
-                         **{s: _rmse(values[slice(*bounds[s])], values[slice(bounds[s][0] - self.season,
-                                                                             bounds[s][1] - self.season)])
-                            for s in ("val", "test")}}
+                         **lag_rmse(values, bounds, self.season)}
         task.card = {
             "name": self.name,
             "source": source,
@@ -97,14 +81,9 @@ class AirlineConfig:
             "splits": {s: f"{months[a]}..{months[b - 1]} ({b - a} months)" for s, (a, b) in bounds.items()},
             "split": "chronological",
             "scaling": ("log, then " if self.log else "") + "standardised with training-month statistics",
-            "last_value_rmse": {s: _rmse(values[slice(*bounds[s])], values[bounds[s][0] - 1:bounds[s][1] - 1])
-                                for s in ("val", "test")},
+            "last_value_rmse": lag_rmse(values, bounds, 1),
         }
         return task
-
-
-def _rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((actual - predicted) ** 2)))
 
 
 def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:

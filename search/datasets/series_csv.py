@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from search.datasets._files import decode, require_file
+from search.datasets._forecast import forecasting_task, lag_rmse
 from search.errors import UserError
 
 if TYPE_CHECKING:
@@ -92,9 +93,6 @@ class SeriesCsvConfig:
 
     def _task(self, path: Path, dates: pd.DatetimeIndex, values: dict, target: str, rows: np.ndarray,
               ordered_note: str | None) -> Forecasting:
-        from search.tasks import Metric  # here, not above: the schema stays torch-free (search/datasets/__init__.py)
-        from search.tasks.forecasting import Forecasting
-
         n, horizon = len(dates), self.horizon
         if horizon < 1:
             raise UserError(f"dataset.horizon={horizon}: it must be a whole number of steps >= 1")
@@ -114,29 +112,8 @@ class SeriesCsvConfig:
                             f"{' plus the first row that log returns use up' if first_input else ''}; "
                             "use a longer series or lower dataset.val_size, dataset.test_size or dataset.horizon")
         bounds = {"train": (0, train_end), "val": (train_end, n - n_test), "test": (n - n_test, n)}
-        means, stds = inputs[first_input:train_end].mean(axis=0), inputs[first_input:train_end].std(axis=0)
-        flat = [c for c, s in zip(columns, stds) if not s > 0]
-        if flat:
-            raise UserError(f"{path}: column {flat[0]} is constant over the {train_end} training rows; drop it from "
-                            "dataset.features (or the target cannot be forecast)")
-        scaled = ((inputs - means) / stds).astype(np.float32)
-        scaled[:first_input] = 0.0  # no return before the first row; no window reaches it
-
-        task = Forecasting(name=self.name, metric=Metric("rmse", "minimize", self._unit(target)), card={},
-                           n_features=len(columns), n_outputs=1, scaled=scaled, original=original, bounds=bounds,
-                           horizon=horizon, first_input=first_input)
-        if returns:  # the target: the log return from the last seen value to the one `horizon` steps later
-            logs = np.log(original)
-            ahead = np.zeros(n)
-            ahead[horizon:] = logs[horizon:] - logs[:-horizon]
-            fit = ahead[first_input + horizon:train_end]  # the training targets (a window has >= 1 step)
-            task.mean, task.std, task.returns = float(fit.mean()), float(fit.std()), True
-            if not task.std > 0:
-                raise UserError(f"{path}: {target} never changes over the training rows; nothing to forecast")
-            task.target = ((ahead - task.mean) / task.std).astype(np.float32)
-        else:  # the target is the first input column
-            task.mean, task.std, task.log = float(means[0]), float(stds[0]), self.transform is Transform.log
-
+        task = forecasting_task(self.name, self._unit(target), inputs, columns, original, bounds, str(path), horizon,
+                                first_input, returns, log=self.transform is Transform.log)
         baselines = self._baselines(path, original, bounds, train_end)
         task.baseline = dict(min(baselines, key=lambda b: b["val"]))  # the better on validation; both in the card
         task.card = self._card(path, dates, original, target, bounds, columns, baselines, ordered_note)
@@ -146,12 +123,8 @@ class SeriesCsvConfig:
         return self.unit or target  # always the target's own unit: RMSE is on the original scale (card: metric_on)
 
     def _baselines(self, path: Path, original: np.ndarray, bounds: dict, train_end: int) -> list[dict]:
-        def rmse(lag: int) -> dict:
-            return {s: float(np.sqrt(np.mean((original[a:b] - original[a - lag:b - lag]) ** 2)))
-                    for s, (a, b) in bounds.items() if s != "train"}
-
         found = [{"name": f"last value (the value {self.horizon} step{'s' if self.horizon > 1 else ''} before)",
-                  **rmse(self.horizon)}]
+                  **lag_rmse(original, bounds, self.horizon)}]
         if self.season:
             if self.season < 1:
                 raise UserError(f"dataset.season={self.season}: give a period of at least 1 step, or null")
@@ -159,7 +132,7 @@ class SeriesCsvConfig:
             if lag > train_end:
                 raise UserError(f"{path}: dataset.season={self.season} needs {lag} training rows before the "
                                 f"validation part, there are {train_end}; lower the season or val/test sizes")
-            found.append({"name": f"seasonal naive (the value {lag} steps before)", **rmse(lag)})
+            found.append({"name": f"seasonal naive (the value {lag} steps before)", **lag_rmse(original, bounds, lag)})
         return found
 
     def _card(self, path, dates, original, target, bounds, columns, baselines, ordered_note) -> dict:

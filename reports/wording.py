@@ -80,9 +80,10 @@ def source_text(verdict: Verdict) -> str:
     return text
 
 
-def evidence(verdict: Verdict, metric: dict) -> str:
+def evidence(verdict: Verdict, metric: dict, budget: bool = True) -> str:
     """What the verdict rests on, in plain text: the search prints it at its end after the verdict's label,
-    and the dashboard's note and the report's study section say the same."""
+    and the dashboard's note and the report's study section say the same. The budget is the study's, said once
+    after the gating comparisons (`budget=False` for those: they carry no budget check of their own)."""
     unit = "points" if metric.get("unit") == "%" else metric.get("unit")
     if not np.isfinite(verdict.effect):
         detail = source_text(verdict)
@@ -101,8 +102,8 @@ def evidence(verdict: Verdict, metric: dict) -> str:
             f"Scores compared: {scores}. From: {source_text(verdict)}.{seeds_text(verdict)}")
     for gated in verdict.gating:
         text += f" Is gating needed? {gated.pair[0].upper()} against the plain RNN: {gated.label}. " + evidence(
-            gated, metric)
-    return text + budget_text(verdict)
+            gated, metric, budget=False)
+    return text + budget_text(verdict) if budget else text
 
 
 def budget_text(verdict: Verdict) -> str:

@@ -174,6 +174,9 @@ def test_with_a_plain_rnn_each_gated_cell_is_compared_with_it():
     assert text.startswith("LSTM's advantage over the GRU")
     assert "Is gating needed? LSTM against the plain RNN: LSTM. LSTM's advantage over the RNN: 20.05 points" in text
     assert "Is gating needed? GRU against the plain RNN: GRU." in text
+    assert "Budget:" not in text, "the budget was checked (re-evaluation runs) and is not short: nothing to say"
+    unchecked = evidence(decide(_data(lstm, gru, rnn=rnn), ReportConfig()), {"name": "accuracy", "unit": "%"})
+    assert unchecked.count("Budget:") == 1 and unchecked.endswith("better configurations)."), "said once, at the end"
     row = summary_table([(_data(lstm, gru, rnn=rnn), v)]).iloc[0]
     assert row.lstm_vs_rnn == "LSTM" and row.gru_vs_rnn == "GRU" and row.rnn_best_test == 61.5
     assert not decide(_data(lstm, gru), ReportConfig()).gating, "no RNN searched: no gating verdicts"

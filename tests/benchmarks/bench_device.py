@@ -8,7 +8,18 @@
 - With `--workers-per-gpu 1,2,4` (CUDA only; `--seconds` each): trials per hour of the sentiment study with
   that many workers on every GPU (workers=k*G; worker i trains on GPU i mod G), each in a fresh journal file.
 
+- With `--nottingham MINUTES` (issue 24's last part, for a lent GPU): the Nottingham protocol's epoch timed per cell
+  on this device, then `study=nottingham_bai2018` whole (24 trials of up to 40 epochs, re-evaluated) with
+  `--workers-per-gpu` workers on every GPU (default 8), its search and re-evaluation cut off so that the whole
+  command ends within MINUTES; printed: the epoch times, the full preset's projected wall time on this device, and
+  bench_literature.py's table beside Bai et al. (2018). Runs on the CPU as well (slowly: for a check of the script).
+
     CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_device.py [--epochs 2] [--workers-per-gpu 1,2,4]
+    CELLSEARCH_DATA_DIR=DATA python tests/benchmarks/bench_device.py --nottingham 8 [-- overrides]
+
+On a lent machine the data travels in an ignored folder of the checkout (the device's README): `mkdir -p
+.device-data && cp -r ../shared/data/polyphonic .device-data/`, `.device-data` in .git/info/exclude and in `carry`,
+`CELLSEARCH_DATA_DIR=.device-data`, and `--out $OUT/literature` to bring the storage back for the report.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -83,12 +95,44 @@ def trials_per_hour(per_gpu: list[int], seconds: float) -> None:
               f"({rate / base:.2f}x one per GPU); devices used: {', '.join(devices)}")
 
 
+def nottingham(minutes: float, per_gpu: int, out: Path, extra: list[str]) -> None:
+    """The published-budget Nottingham run, cut to end within `minutes` (see the module's docstring)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_literature
+
+    start = time.perf_counter()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    epoch = bench_literature.estimate(seconds=10, warmup=3, device=device)
+    gpus = torch.cuda.device_count() if device == "cuda" else 1
+    workers = per_gpu * gpus if device == "cuda" else max(1, per_gpu)
+    trials_per_cell, epochs = 8, 40  # conf/study/nottingham_bai2018.yaml: 24 trials, up to 40 epochs
+    work = sum(trials_per_cell * epochs * m for m in epoch.values()) + 3 * epochs * sum(epoch.values())  # + 3 seeds
+    print(f"projected: the whole preset at up to {epochs} epochs a trial, then 3 re-evaluation seeds a cell, is "
+          f"{work:.0f} worker-minutes on {device}; with {workers} workers about {work / workers:.0f} min wall if they "
+          "do not slow each other (they share the device and its host's cores)", flush=True)
+    left = minutes * 60 - (time.perf_counter() - start) - 60  # a minute for start-up, the report and the table
+    search_s, reeval_s = int(left * 0.7), int(left * 0.3)
+    storage_dir = out.resolve()
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    bench_literature.run_row("nottingham", bench_literature.ROWS["nottingham"], storage_dir,
+                             [f"workers={workers}", f"train.device={device}", f"search.timeout={search_s}",
+                              f"search.reeval_timeout={reeval_s}", *extra])
+    print(f"(search cut after {search_s} s, re-evaluation after {reeval_s} s; the whole command took "
+          f"{(time.perf_counter() - start) / 60:.1f} min)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers-per-gpu", default="", help="e.g. 1,2,4: trials/h with k workers a GPU")
     parser.add_argument("--seconds", type=float, default=120, help="search.timeout of each --workers-per-gpu run")
+    parser.add_argument("--nottingham", type=float, metavar="MINUTES", help="the Nottingham preset within MINUTES")
+    parser.add_argument("--out", default="bench-literature", help="--nottingham: folder for its storage")
+    parser.add_argument("extra", nargs="*", help="--nottingham: overrides for its run (after --)")
     args = parser.parse_args()
+    if args.nottingham:
+        nottingham(args.nottingham, int(args.workers_per_gpu or 8), Path(args.out), args.extra)
+        return
     device = choose_device("auto")
     task = RtPolarityConfig().load()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"

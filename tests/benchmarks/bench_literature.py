@@ -104,10 +104,12 @@ def run_row(name: str, row: dict, out: Path, extra: list[str], run: bool = True)
               f"{verdict.suggested_epochs}")
 
 
-def estimate(seconds: float = 20.0, warmup: int = 5) -> None:
+def estimate(seconds: float = 20.0, warmup: int = 5, device: str = "cpu") -> dict[str, float]:
     """Minutes one training epoch of the Nottingham protocol takes here (one-tune batches, 1M weights, the
     trainer's batches in shuffled order), from `seconds` of training steps after `warmup` untimed tunes (the
-    first steps of a new sequence length build the LSTM's oneDNN kernels): whether the preset can run here."""
+    first steps of a new sequence length build the LSTM's oneDNN kernels): whether the preset can run here. The GRU
+    and RNN are timed with train.rnn_kernel=auto (search/kernels.py) and with torch (PyTorch's own path) on the CPU;
+    on a GPU (cuDNN) once. Returns minutes an epoch per cell (auto)."""
     from types import SimpleNamespace
 
     import torch
@@ -118,11 +120,15 @@ def estimate(seconds: float = 20.0, warmup: int = 5) -> None:
 
     task = PolyphonicConfig().load()
     total = sum(len(r) - 1 for r in task.rolls["train"])
-    for cell in ("lstm", "gru", "rnn"):
+    on = torch.device(device)
+    task.to(on)
+    kernels = ("auto", "torch") if on.type == "cpu" else ("auto",)
+    minutes = {}
+    for cell, kernel in [(c, k) for c in ("lstm", "gru", "rnn") for k in kernels if c != "lstm" or k == "auto"]:
         hidden = budget_hidden_size(cell, 1_000_000, 1, 88, None, 88)
         torch.manual_seed(0)
         model = build_model(SimpleNamespace(cell=cell, hidden_size=hidden, num_layers=1, dropout=0.0,
-                                            embedding_dim=1, forget_bias=1.0), task)
+                                            embedding_dim=1, forget_bias=1.0), task, kernel).to(on)
         optimizer = torch.optim.Adam(model.parameters(), 1e-3)
         batches = task.batches("train", None, 1, shuffle=True, generator=torch.Generator().manual_seed(0))
         start, steps, tunes = None, 0, 0
@@ -133,14 +139,19 @@ def estimate(seconds: float = 20.0, warmup: int = 5) -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if on.type == "cuda":
+                torch.cuda.synchronize()
             if start is not None:
                 steps, tunes = steps + int(batch.lengths.sum()), tunes + 1
                 if time.perf_counter() - start > seconds:
                     break
         per_step = (time.perf_counter() - start) / steps
-        print(f"{cell}: hidden {hidden} (1M weights), {1e3 * per_step:.3f} ms a time step over {tunes} tunes: one "
-              f"training epoch ({total:,} steps, {len(task.rolls['train'])} tunes) about {per_step * total / 60:.2f} "
-              f"min on {torch.get_num_threads()} thread(s)", flush=True)
+        if kernel == "auto":
+            minutes[cell] = per_step * total / 60
+        print(f"{cell} (train.rnn_kernel={kernel}, {on}): hidden {hidden} (1M weights), {1e3 * per_step:.3f} ms a "
+              f"time step over {tunes} tunes: one training epoch ({total:,} steps, {len(task.rolls['train'])} tunes) "
+              f"about {per_step * total / 60:.2f} min on {torch.get_num_threads()} thread(s)", flush=True)
+    return minutes
 
 
 def main() -> None:

@@ -147,10 +147,11 @@ def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch
 def onednn_steps(batch: int, dtype: torch.dtype) -> bool:
     """Whether each step's recurrent product runs through oneDNN's packed weights instead of addmm (MKL here): from
     ONEDNN_MIN_BATCH rows, where tests/benchmarks/bench_kernels.py measured it faster (at batch 1 it is slower), in
-    float32 (oneDNN's only full-precision type), where this PyTorch build has the ops. They are the private ops
-    PyTorch's own compiler uses for CPU linear layers (torch/_inductor/fx_passes/mkldnn_fusion.py), pinned in
-    tests/test_kernels.py."""
-    return batch >= ONEDNN_MIN_BATCH and dtype == torch.float32 and _linear is not None
+    float32 (oneDNN's only full-precision type), where this PyTorch build has the ops and oneDNN is enabled. They
+    are the private ops PyTorch's own compiler uses for CPU linear layers (torch/_inductor/fx_passes/
+    mkldnn_fusion.py), pinned in tests/test_kernels.py."""
+    return (batch >= ONEDNN_MIN_BATCH and dtype == torch.float32 and _linear is not None
+            and torch.backends.mkldnn.enabled)  # torch.backends.mkldnn.flags(enabled=False) turns it off
 
 
 def _steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -113,6 +113,8 @@ def test_airline_split_scaling_and_baseline():
     ("Month,Passengers\n1949-01,112\n1949-02,abc\n", "row 3 has Passengers='abc'"),
     ("Date,Count\n1949-01,112\n", "expected columns Month,Passengers"),
     ("", "not a readable CSV"),
+    ("Month,Passengers\n" + "".join(f"{1949 + i // 12}-{i % 12 + 1:02d},100\n" for i in range(72)),
+     r"airline \(file: .*series.csv\): column Passengers is constant over the 24 training rows; a series that"),
 ])
 def test_airline_malformed_csv(tmp_path, content, message):
     path = tmp_path / "series.csv"

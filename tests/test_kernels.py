@@ -101,6 +101,8 @@ def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
     PyTorch's compiler: this fails if a PyTorch release renames them, and the layers would silently take addmm)."""
     assert torch.backends.mkldnn.is_available() and onednn_steps(ONEDNN_MIN_BATCH, torch.float32)
     assert not onednn_steps(ONEDNN_MIN_BATCH - 1, torch.float32) and not onednn_steps(64, torch.float64)
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert not onednn_steps(64, torch.float32), "oneDNN turned off by the user: addmm"
     torch.manual_seed(0)
     theirs = ref(6, 40, 2, batch_first=True)
     ours = fast(6, 40, 2, batch_first=True)

@@ -22,10 +22,12 @@ def lag_rmse(original: np.ndarray, bounds: dict, lag: int) -> dict[str, float]:
 
 def forecasting_task(name: str, unit: str, inputs: np.ndarray, columns: list[str], original: np.ndarray,
                      bounds: dict, where: str, horizon: int = 1, first_input: int = 0, returns: bool = False,
-                     log: bool = False) -> Forecasting:
+                     log: bool = False, constant: str = "drop it from dataset.features (or the target cannot be "
+                                                        "forecast)") -> Forecasting:
     """The task over `inputs` [N, F] (the target's column first, transformed), its targets the first column's
     values `horizon` steps after each window (`log`: to be taken exp of), or with `returns` the log return of
-    `original` over the horizon. `first_input` rows (the first, for returns) hold no input."""
+    `original` over the horizon. `first_input` rows (the first, for returns) hold no input. `where` begins an error
+    message, `constant` ends the one for a column that does not vary over the training rows."""
     from search.tasks import Metric  # here, not above: the schema stays torch-free (search/datasets/__init__.py)
     from search.tasks.forecasting import Forecasting
 
@@ -33,8 +35,7 @@ def forecasting_task(name: str, unit: str, inputs: np.ndarray, columns: list[str
     means, stds = inputs[first_input:train_end].mean(axis=0), inputs[first_input:train_end].std(axis=0)
     flat = [c for c, s in zip(columns, stds, strict=True) if not s > 0]
     if flat:
-        raise UserError(f"{where}: column {flat[0]} is constant over the {train_end} training rows; drop it from "
-                        "dataset.features (or the target cannot be forecast)")
+        raise UserError(f"{where}: column {flat[0]} is constant over the {train_end} training rows; {constant}")
     scaled = ((inputs - means) / stds).astype(np.float32)
     scaled[:first_input] = 0.0  # no return before the first row; no window reaches it
     task = Forecasting(name=name, metric=Metric("rmse", "minimize", unit), card={}, n_features=len(columns),

@@ -69,7 +69,8 @@ class AirlineConfig:
         bounds = {"train": (0, train_end), "val": (train_end, n - self.test_months), "test": (n - self.test_months, n)}
         transformed = np.log(values) if self.log else values.copy()
         task = forecasting_task(self.name, "thousands of passengers", transformed[:, None], ["Passengers"], values,
-                                bounds, "airline", log=self.log)
+                                bounds, f"airline ({source})", log=self.log,
+                                constant="a series that does not vary over them cannot be forecast")
         task.baseline = {"name": f"seasonal naive (value {self.season} months earlier)",
                          **lag_rmse(values, bounds, self.season)}
         task.card = {

@@ -10,9 +10,11 @@
 
 - With `--nottingham MINUTES` (issue 24's last part, for a lent GPU): the Nottingham protocol's epoch timed per cell
   on this device, then `study=nottingham_bai2018` whole (24 trials of up to 40 epochs, re-evaluated) with
-  `--workers-per-gpu` workers on every GPU (default 8), its search and re-evaluation cut off so that the whole
-  command ends within MINUTES; printed: the epoch times, the full preset's projected wall time on this device, and
-  bench_literature.py's table beside Bai et al. (2018). Runs on the CPU as well (slowly: for a check of the script).
+  `--workers-per-gpu` workers on every GPU (default 8), no trial started after 60 % of MINUTES and no re-evaluation
+  run more than 25 % of MINUTES after the re-evaluation began (what is going then finishes: the command can end
+  later by about one trial's training); printed:
+  the epoch times, the full preset's projected wall time on this device, and bench_literature.py's table beside
+  Bai et al. (2018). Runs on the CPU as well (slowly: for a check of the script).
 
     CELLSEARCH_DATA_DIR=../shared/data python tests/benchmarks/bench_device.py [--epochs 2] [--workers-per-gpu 1,2,4]
     CELLSEARCH_DATA_DIR=DATA python tests/benchmarks/bench_device.py --nottingham 8 [-- overrides]
@@ -105,19 +107,22 @@ def nottingham(minutes: float, per_gpu: int, out: Path, extra: list[str]) -> Non
     epoch = bench_literature.estimate(seconds=10, warmup=3, device=device)
     gpus = torch.cuda.device_count() if device == "cuda" else 1
     workers = per_gpu * gpus if device == "cuda" else max(1, per_gpu)
-    trials_per_cell, epochs = 8, 40  # conf/study/nottingham_bai2018.yaml: 24 trials, up to 40 epochs
-    work = sum(trials_per_cell * epochs * m for m in epoch.values()) + 3 * epochs * sum(epoch.values())  # + 3 seeds
-    print(f"projected: the whole preset at up to {epochs} epochs a trial, then 3 re-evaluation seeds a cell, is "
-          f"{work:.0f} worker-minutes on {device}; with {workers} workers about {work / workers:.0f} min wall if they "
-          "do not slow each other (they share the device and its host's cores)", flush=True)
-    left = minutes * 60 - (time.perf_counter() - start) - 60  # a minute for start-up, the report and the table
-    search_s, reeval_s = int(left * 0.7), int(left * 0.3)
+    # conf/study/nottingham_bai2018.yaml: 24 trials (8 a cell) of up to 40 epochs; then search.reeval_seeds=auto,
+    # up to search.reeval_max_seeds=6 seeds a cell
+    trials_per_cell, epochs, seeds = 8, 40, 6
+    work = (trials_per_cell + seeds) * epochs * sum(epoch.values())
+    print(f"projected: the whole preset, every trial and re-evaluation run to {epochs} epochs (early stopping "
+          f"shortens them), is at most {work:.0f} worker-minutes of training on {device}; with {workers} workers "
+          f"about {work / workers:.0f} min wall if they do not slow each other (they share the device and its "
+          "host's cores)", flush=True)
+    budget = minutes * 60 - (time.perf_counter() - start)
+    search_s, reeval_s = int(budget * 0.6), int(budget * 0.25)  # the rest: start-up, the trials going, the table
     storage_dir = out.resolve()
     storage_dir.mkdir(parents=True, exist_ok=True)
     bench_literature.run_row("nottingham", bench_literature.ROWS["nottingham"], storage_dir,
                              [f"workers={workers}", f"train.device={device}", f"search.timeout={search_s}",
                               f"search.reeval_timeout={reeval_s}", *extra])
-    print(f"(search cut after {search_s} s, re-evaluation after {reeval_s} s; the whole command took "
+    print(f"(no trial started after {search_s} s, no re-evaluation run after {reeval_s} s more; the whole command took "
           f"{(time.perf_counter() - start) / 60:.1f} min)")
 
 

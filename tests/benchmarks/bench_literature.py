@@ -64,7 +64,10 @@ def run_row(name: str, row: dict, out: Path, extra: list[str], run: bool = True)
                f"storage.url={storage}", *row["overrides"], *extra]
     print("$", " ".join(command), flush=True)
     start = time.perf_counter()
-    if run and subprocess.run(command, cwd=out, check=False).returncode != 0:
+    env = dict(os.environ)
+    if env.get("CELLSEARCH_DATA_DIR"):  # the run's folder is `out`: a relative data folder is meant from here
+        env["CELLSEARCH_DATA_DIR"] = str(Path(env["CELLSEARCH_DATA_DIR"]).resolve())
+    if run and subprocess.run(command, cwd=out, check=False, env=env).returncode != 0:
         print(f"{name}: the run failed (see above)")
         return
     minutes = (time.perf_counter() - start) / 60

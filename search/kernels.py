@@ -141,7 +141,7 @@ def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch
     if not onednn_steps(batch, weight.dtype):
         return None
     weight = weight.detach()
-    return torch.ops.mkldnn._reorder_linear_weight(weight.t().contiguous() if transposed else weight, batch)
+    return _reorder(weight.t().contiguous() if transposed else weight, batch)
 
 
 def onednn_steps(batch: int, dtype: torch.dtype) -> bool:
@@ -161,11 +161,11 @@ def _steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 try:
     _linear, _linear_plus = torch.ops.mkldnn._linear_pointwise.default, torch.ops.mkldnn._linear_pointwise.binary
-    _ = torch.ops.mkldnn._reorder_linear_weight
+    _reorder = torch.ops.mkldnn._reorder_linear_weight
     if not torch.backends.mkldnn.is_available():
         raise RuntimeError("PyTorch built without oneDNN")
 except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
-    _linear = _linear_plus = None
+    _linear = _linear_plus = _reorder = None
 ONEDNN_MIN_BATCH = 4  # rows from which oneDNN's packed recurrent product was measured faster than addmm's (MKL)
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
 GRU_MAX_BATCH = 32  # rows above which the GRU layer here was measured slower than nn.GRU's own path

@@ -37,6 +37,7 @@ from types import SimpleNamespace
 
 import torch
 
+from search.api import compose
 from search.datasets.rt_polarity import RtPolarityConfig
 from search.devices import choose_device
 from search.model import build_model
@@ -105,16 +106,16 @@ def nottingham(minutes: float, per_gpu: int, out: Path, extra: list[str]) -> Non
     start = time.perf_counter()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     epoch = bench_literature.estimate(seconds=10, warmup=3, device=device)
-    gpus = torch.cuda.device_count() if device == "cuda" else 1
-    workers = per_gpu * gpus if device == "cuda" else max(1, per_gpu)
-    # conf/study/nottingham_bai2018.yaml: 24 trials (8 a cell) of up to 40 epochs; then search.reeval_seeds=auto,
-    # up to search.reeval_max_seeds=6 seeds a cell
-    trials_per_cell, epochs, seeds = 8, 40, 6
+    workers = per_gpu * (torch.cuda.device_count() if device == "cuda" else 1)
+    cfg = compose([f"study={bench_literature.ROWS['nottingham']['study']}", *extra])  # the run's own settings
+    reeval = cfg.search.reeval_seeds
+    seeds = cfg.search.reeval_max_seeds if reeval == "auto" else int(reeval)
+    epochs, trials_per_cell = cfg.train.max_epochs, cfg.search.n_trials / len(epoch)
     work = (trials_per_cell + seeds) * epochs * sum(epoch.values())
-    print(f"projected: the whole preset, every trial and re-evaluation run to {epochs} epochs (early stopping "
-          f"shortens them), is at most {work:.0f} worker-minutes of training on {device}; with {workers} workers "
-          f"about {work / workers:.0f} min wall if they do not slow each other (they share the device and its "
-          "host's cores)", flush=True)
+    print(f"projected: the whole preset ({cfg.search.n_trials} trials, then up to {seeds} re-evaluation seeds a "
+          f"cell), every trial and run to {epochs} epochs (early stopping shortens them), is at most {work:.0f} "
+          f"worker-minutes of training on {device}; with {workers} workers about {work / workers:.0f} min wall if "
+          "they do not slow each other (they share the device and its host's cores)", flush=True)
     budget = minutes * 60 - (time.perf_counter() - start)
     search_s, reeval_s = int(budget * 0.6), int(budget * 0.25)  # the rest: start-up, the trials going, the table
     storage_dir = out.resolve()

@@ -7,8 +7,9 @@ weight gradients step by step. Here each layer is one torch.autograd.Function:
 - forward: the input projection of all steps as one GEMM, then per step only the recurrent GEMM and the gates;
 - backward: per step only the gates' derivatives and the recurrent GEMM that carries the gradient back a step;
   the input, the input weights' and the recurrent weights' gradients are each one GEMM over all steps;
-- each step's recurrent product from 4 rows up through the recurrent matrix packed once by oneDNN, as PyTorch's
-  compiler does for linear layers (measured 10 - 30 % faster than addmm there, slower at batch 1).
+- each step's recurrent product from 2 rows up through the recurrent matrix packed once by oneDNN, as PyTorch's
+  compiler does for linear layers (the product alone measured, 1M weights, one thread: 1.6 - 2.5x faster than addmm
+  at 2 - 3 rows, where MKL here runs one GEMV a row, 1.5 - 1.9x at 4 - 8 rows, and 5 - 17 % slower at batch 1).
 Same equations as PyTorch (https://pytorch.org/docs/stable/generated/torch.nn.GRU.html):
     r = σ(W_ir x + b_ir + W_hr h + b_hr)    z = σ(W_iz x + b_iz + W_hz h + b_hz)
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))    h' = (1 - z) ⊙ n + z ⊙ h
@@ -18,9 +19,10 @@ nn.GRU applies it (to every layer's output but the last, in training).
 `FastRecurrent` is a drop-in for nn.GRU / nn.RNN (batch_first=True, bias=True): it *is* one (a subclass), so its
 state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
 `train.rnn_kernel` chooses: `auto` uses it on the CPU where it was measured faster than PyTorch's own path
-(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.26 - 0.84 of nn.RNN's
-time; the GRU up to batch 32, 0.41 - 0.88 of nn.GRU's up to batch 16 and level with it at 32 (0.88 - 1.10, within
-the benchmark's noise), but not faster at batch 64, so a GRU batch above GRU_MAX_BATCH rows runs nn.GRU's path);
+(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.25 - 0.82 of nn.RNN's
+time; the GRU up to batch 32, 0.40 - 0.70 of nn.GRU's up to batch 16 and 0.79 - 0.94 at 32 (earlier runs: 0.88 -
+1.10, within the benchmark's noise), but not faster at batch 64, so a GRU batch above GRU_MAX_BATCH rows runs
+nn.GRU's path);
 `torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 4 MB weight
 matrix from L3 (about 0.1 ms here) and the elementwise work is a few tiny operations, so the loops below make each
 step's views once (unbind) and do one multiplication a step in the GRU's backward.
@@ -38,8 +40,12 @@ class _GRULayer(torch.autograd.Function):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
         gi = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, 3 * hidden)
-        w_hh_t, packed = w_hh.t(), _packed(w_hh, batch)
-        out = x.new_empty(steps, batch, hidden)
+        packed = _packed(w_hh, batch)
+        # addmm's steps (batch 1, float64, no oneDNN) multiply by W_hh.T laid out contiguously: measured 5 - 8 % of a
+        # layer's time faster at batch 1 than through the transposed view, forwards and (as its transpose) backwards
+        w_hh_t = w_hh.detach().t().contiguous() if packed is None else w_hh.new_empty(0)
+        states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output: the backward's h_prevs as a view
+        states[0] = h0
         gh = x.new_empty(steps, batch, 3 * hidden)  # W_hh h + b_hh at every step (its n part is needed backwards)
         rz = x.new_empty(steps, batch, 2 * hidden)
         n = x.new_empty(steps, batch, hidden)
@@ -47,7 +53,7 @@ class _GRULayer(torch.autograd.Function):
         gi_rz, gi_n = _steps(gi[..., :2 * hidden]), _steps(gi[..., 2 * hidden:])
         gh_t, gh_rz, gh_n = _steps(gh), _steps(gh[..., :2 * hidden]), _steps(gh[..., 2 * hidden:])
         rz_t, r_t, z_t = _steps(rz), _steps(rz[..., :hidden]), _steps(rz[..., hidden:])
-        n_t, out_t = _steps(n), _steps(out)
+        n_t, out_t = _steps(n), _steps(states[1:])
         h = h0
         for t in range(steps):
             if packed is None:
@@ -57,41 +63,48 @@ class _GRULayer(torch.autograd.Function):
             torch.add(gi_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
             torch.addcmul(gi_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
             h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])  # h' = n + z (h - n)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, n, gh)
-        return out, h.clone()
+        ctx.save_for_backward(x, w_ih, w_hh, w_hh_t, states, rz, n, gh)
+        return states[1:], h.clone()
 
     @staticmethod
     def backward(ctx, grad_out, grad_h):
-        x, h0, w_ih, w_hh, out, rz, n, gh = ctx.saved_tensors
+        x, w_ih, w_hh, w_hh_t, states, rz, n, gh = ctx.saved_tensors
         steps, batch, _ = x.shape
-        hidden = h0.shape[1]
+        hidden = w_hh.shape[1]
         r, z = rz[..., :hidden], rz[..., hidden:]
-        h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]])
+        h_prevs = states[:-1]
         # every step's local derivatives at once; the loop below only chains them back through time
         to_n = (1 - z) * (1 - n * n)  # dh' -> n's pre-activation
         # dh' -> the pre-activations of r, z and n's recurrent part (W_hn h + b_hn), as one [3, H] factor a step:
         # d (W_hh h + b_hh) = dh' * coef, one multiplication a step
-        coef = torch.stack([to_n * gh[..., 2 * hidden:] * r * (1 - r), (h_prevs - n) * z * (1 - z), to_n * r], 2)
+        coef = x.new_empty(steps, batch, 3, hidden)
+        torch.mul(to_n * gh[..., 2 * hidden:], r * (1 - r), out=coef[:, :, 0])
+        torch.mul(h_prevs - n, z * (1 - z), out=coef[:, :, 1])
+        torch.mul(to_n, r, out=coef[:, :, 2])
         d_gh = x.new_empty(steps, batch, 3, hidden)
         d_out = x.new_empty(steps, batch, hidden)  # dh' at each step: the whole gradient of its output
-        dh = grad_h if grad_h is not None else h0.new_zeros(batch, hidden)
+        dh = grad_h if grad_h is not None else x.new_zeros(batch, hidden)
         grad_t = _steps(grad_out) if grad_out is not None else None
         coef_t, d_gh_t, d_out_t, z_t = _steps(coef), _steps(d_gh), _steps(d_out), _steps(z)
-        d_gh_rows = _steps(d_gh.view(steps, batch, 3 * hidden))
+        d_out_col, d_gh_rows = _steps(d_out.unsqueeze(2)), _steps(d_gh.view(steps, batch, 3 * hidden))
         packed = _packed(w_hh, batch, transposed=True)
         for t in range(steps - 1, -1, -1):
             dh = torch.add(dh, grad_t[t], out=d_out_t[t]) if grad_t is not None else d_out_t[t].copy_(dh)
-            torch.mul(dh.unsqueeze(1), coef_t[t], out=d_gh_t[t])
+            torch.mul(d_out_col[t], coef_t[t], out=d_gh_t[t])
             if packed is None:
-                dh = torch.addmm(dh * z_t[t], d_gh_rows[t], w_hh)
+                dh = torch.addmm(dh * z_t[t], d_gh_rows[t], w_hh_t.t())
             else:
                 dh = _linear_plus(d_gh_rows[t], dh * z_t[t], packed, None, "add")
-        flat_gh = d_gh.view(steps * batch, 3 * hidden)
-        d_gi = torch.cat([d_gh[:, :, :2].reshape(steps, batch, 2 * hidden), d_out * to_n], dim=2).view(
-            steps * batch, 3 * hidden)  # the r and z parts are d_gh's; n's is dh' through tanh and (1 - z)
-        d_x = (d_gi @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
-        return (d_x, dh, d_gi.t() @ x.reshape(steps * batch, -1), flat_gh.t() @ h_prevs.view(steps * batch, hidden),
-                d_gi.sum(0), flat_gh.sum(0))
+        rows = steps * batch
+        flat_gh, flat_x = d_gh.view(rows, 3 * hidden), x.reshape(rows, -1)
+        # the input pre-activations' gradient: r's and z's are d_gh's; n's is dh' through tanh and (1 - z)
+        d_rz, d_n = flat_gh[:, :2 * hidden], (d_out * to_n).view(rows, hidden)
+        d_w_ih = torch.cat([d_rz.t() @ flat_x, d_n.t() @ flat_x])
+        d_x = None
+        if ctx.needs_input_grad[0]:
+            d_x = torch.addmm(d_n @ w_ih[2 * hidden:], d_rz, w_ih[:2 * hidden]).view_as(x)
+        return (d_x, dh, d_w_ih, flat_gh.t() @ h_prevs.reshape(rows, hidden), torch.cat([d_rz.sum(0), d_n.sum(0)]),
+                flat_gh.sum(0))
 
 
 class _RNNLayer(torch.autograd.Function):
@@ -166,7 +179,7 @@ try:
         raise RuntimeError("PyTorch built without oneDNN")
 except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
     _linear = _linear_plus = _reorder = None
-ONEDNN_MIN_BATCH = 4  # rows from which oneDNN's packed recurrent product was measured faster than addmm's (MKL)
+ONEDNN_MIN_BATCH = 2  # rows from which oneDNN's packed recurrent product was measured faster than addmm's (MKL)
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
 GRU_MAX_BATCH = 32  # rows above which the GRU layer here was measured slower than nn.GRU's own path
 KERNELS = ("auto", "torch")

@@ -98,7 +98,8 @@ def test_train_rnn_kernel_torch_builds_pytorchs_modules():
 @pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
 def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
     """From ONEDNN_MIN_BATCH rows in float32 each step's product runs through oneDNN's packed weights (private ops of
-    PyTorch's compiler: this fails if a PyTorch release renames them, and the layers would silently take addmm)."""
+    PyTorch's compiler: this fails if a PyTorch release renames them, and the layers would silently take addmm); at
+    batch 1 through addmm, in float32 too."""
     assert torch.backends.mkldnn.is_available() and onednn_steps(ONEDNN_MIN_BATCH, torch.float32)
     assert not onednn_steps(ONEDNN_MIN_BATCH - 1, torch.float32) and not onednn_steps(64, torch.float64)
     with torch.backends.mkldnn.flags(enabled=False):
@@ -107,7 +108,7 @@ def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
     theirs = ref(6, 40, 2, batch_first=True)
     ours = fast(6, 40, 2, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
-    for batch in (ONEDNN_MIN_BATCH, 2 * ONEDNN_MIN_BATCH + 1):
+    for batch in (1, ONEDNN_MIN_BATCH, 2 * ONEDNN_MIN_BATCH + 1):  # batch 1: addmm, in float32
         x = torch.randn(batch, 30, 6, requires_grad=True)
         h0 = torch.randn(2, batch, 40, requires_grad=True)
         for a, b in zip(_grads(theirs, x, h0), _grads(ours, x, h0), strict=True):

@@ -108,10 +108,21 @@ def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
     theirs = ref(6, 40, 2, batch_first=True)
     ours = fast(6, 40, 2, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
-    for batch in (1, ONEDNN_MIN_BATCH, 2 * ONEDNN_MIN_BATCH + 1):  # batch 1: addmm, in float32
+    for batch in (1, ONEDNN_MIN_BATCH, ONEDNN_MIN_BATCH + 1, 2 * ONEDNN_MIN_BATCH + 1):  # batch 1: addmm, in float32
         x = torch.randn(batch, 30, 6, requires_grad=True)
         h0 = torch.randn(2, batch, 40, requires_grad=True)
         for a, b in zip(_grads(theirs, x, h0), _grads(ours, x, h0), strict=True):
             assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
+    # oneDNN switched off between the forward (its steps) and the backward (addmm's): still the same gradients
+    x = torch.randn(ONEDNN_MIN_BATCH, 30, 6)
+    expected = []
+    for module, flip in ((theirs, False), (ours, True)):
+        module.zero_grad()
+        out, h = module(x)
+        with torch.backends.mkldnn.flags(enabled=not flip):
+            (out.sin().sum() + h.sum()).backward()
+        expected.append([p.grad.clone() for p in module.parameters()])
+    for a, b in zip(*expected, strict=True):
+        assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
     assert "oneDNN steps" in kernel_of(ours, torch.device("cpu"), ONEDNN_MIN_BATCH)
     assert "oneDNN" not in kernel_of(ours, torch.device("cpu"), 1)

@@ -43,7 +43,7 @@ class _GRULayer(torch.autograd.Function):
         packed = _packed(w_hh, batch)
         # addmm's steps (batch 1, float64, no oneDNN) multiply by W_hh.T laid out contiguously: measured 3 - 5 % of a
         # layer's time faster at batch 1 than through the transposed view, forwards and (as its transpose) backwards
-        w_hh_t = w_hh.detach().t().contiguous() if packed is None else w_hh.new_empty(0)
+        w_hh_t = w_hh.detach().t().contiguous() if packed is None else None
         states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output: the backward's h_prevs as a view
         states[0] = h0
         gh = x.new_empty(steps, batch, 3 * hidden)  # W_hh h + b_hh at every step (its n part is needed backwards)
@@ -88,7 +88,7 @@ class _GRULayer(torch.autograd.Function):
         coef_t, d_gh_t, d_out_t, z_t = _steps(coef), _steps(d_gh), _steps(d_out), _steps(z)
         d_out_col, d_gh_rows = _steps(d_out.unsqueeze(2)), _steps(d_gh.view(steps, batch, 3 * hidden))
         packed = _packed(w_hh, batch, transposed=True)
-        w_hh_nt = w_hh_t.t() if w_hh_t.numel() else w_hh  # empty where the forward took oneDNN's steps
+        w_hh_nt = w_hh_t.t() if w_hh_t is not None else w_hh  # None where the forward took oneDNN's steps
         for t in range(steps - 1, -1, -1):
             dh = torch.add(dh, grad_t[t], out=d_out_t[t]) if grad_t is not None else d_out_t[t].copy_(dh)
             torch.mul(d_out_col[t], coef_t[t], out=d_gh_t[t])
@@ -115,25 +115,27 @@ class _RNNLayer(torch.autograd.Function):
         hidden = h0.shape[1]
         gi = torch.addmm(b_ih + b_hh, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, hidden)
         w_hh_t, packed = w_hh.t(), _packed(w_hh, batch)
-        out = x.new_empty(steps, batch, hidden)
-        gi_t, out_t = _steps(gi), _steps(out)
+        states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output (as the GRU's)
+        states[0] = h0
+        gi_t, out_t = _steps(gi), _steps(states[1:])
         h = h0
         for t in range(steps):
             if packed is None:
                 h = torch.addmm(gi_t[t], h, w_hh_t, out=out_t[t]).tanh_()
             else:
                 h = torch.tanh(_linear_plus(h, gi_t[t], packed, None, "add"), out=out_t[t])
-        ctx.save_for_backward(x, h0, w_ih, w_hh, out)
-        return out, h.clone()
+        ctx.save_for_backward(x, w_ih, w_hh, states)
+        return states[1:], h.clone()
 
     @staticmethod
     def backward(ctx, grad_out, grad_h):
-        x, h0, w_ih, w_hh, out = ctx.saved_tensors
+        x, w_ih, w_hh, states = ctx.saved_tensors
         steps, batch, _ = x.shape
-        hidden = h0.shape[1]
+        hidden = w_hh.shape[1]
+        out = states[1:]
         to_pre = 1 - out * out  # through tanh, every step at once
         d_pre = x.new_empty(steps, batch, hidden)
-        dh = grad_h.clone() if grad_h is not None else h0.new_zeros(batch, hidden)
+        dh = grad_h.clone() if grad_h is not None else x.new_zeros(batch, hidden)
         grad_t, to_pre_t, d_pre_t = (_steps(grad_out) if grad_out is not None else None), _steps(to_pre), _steps(d_pre)
         packed = _packed(w_hh, batch, transposed=True)
         for t in range(steps - 1, -1, -1):
@@ -142,7 +144,7 @@ class _RNNLayer(torch.autograd.Function):
             torch.mul(dh, to_pre_t[t], out=d_pre_t[t])
             dh = d_pre_t[t] @ w_hh if packed is None else _linear(d_pre_t[t], packed, None, "none", [], "")
         flat = d_pre.view(steps * batch, hidden)
-        h_prevs = torch.cat([h0.unsqueeze(0), out[:-1]]).view(steps * batch, hidden)
+        h_prevs = states[:-1].reshape(steps * batch, hidden)
         d_x = (flat @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_b = flat.sum(0)
         return d_x, dh, flat.t() @ x.reshape(steps * batch, -1), flat.t() @ h_prevs, d_b, d_b.clone()

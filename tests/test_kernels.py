@@ -115,14 +115,14 @@ def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
             assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
     # oneDNN switched off between the forward (its steps) and the backward (addmm's): still the same gradients
     x = torch.randn(ONEDNN_MIN_BATCH, 30, 6)
-    expected = []
-    for module, flip in ((theirs, False), (ours, True)):
+    grads = []
+    for module, onednn_backward in ((theirs, True), (ours, False)):
         module.zero_grad()
         out, h = module(x)
-        with torch.backends.mkldnn.flags(enabled=not flip):
+        with torch.backends.mkldnn.flags(enabled=onednn_backward):
             (out.sin().sum() + h.sum()).backward()
-        expected.append([p.grad.clone() for p in module.parameters()])
-    for a, b in zip(*expected, strict=True):
+        grads.append([p.grad.clone() for p in module.parameters()])
+    for a, b in zip(*grads, strict=True):
         assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
     assert "oneDNN steps" in kernel_of(ours, torch.device("cpu"), ONEDNN_MIN_BATCH)
     assert "oneDNN" not in kernel_of(ours, torch.device("cpu"), 1)

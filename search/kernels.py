@@ -39,73 +39,77 @@ class _GRULayer(torch.autograd.Function):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):  # x [T, B, I] contiguous, h0 [B, H]
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
-        gi = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, 3 * hidden)
+        gi = _affine(x.reshape(steps * batch, -1), w_ih, b_ih).view(steps, batch, 3 * hidden)
         packed = _packed(w_hh, batch)
         # addmm's steps (batch 1, float64, no oneDNN) multiply by W_hh.T laid out contiguously: measured 3 - 5 % of a
         # layer's time faster at batch 1 than through the transposed view, forwards and (as its transpose) backwards
         w_hh_t = w_hh.detach().t().contiguous() if packed is None else None
         states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output: the backward's h_prevs as a view
         states[0] = h0
-        gh = x.new_empty(steps, batch, 3 * hidden)  # W_hh h + b_hh at every step (its n part is needed backwards)
-        rz = x.new_empty(steps, batch, 2 * hidden)
+        # every step's gate pre-activations, seeded before the loop with what does not depend on h (r's and z's input
+        # parts and biases, n's recurrent bias); each step adds W_hh h in place (addmm_: no copy of a bias a step),
+        # then turns r's and z's into r and z in place; n's part stays W_hn h + b_hn, needed backwards
+        gates = x.new_empty(steps, batch, 3 * hidden)
+        torch.add(gi[..., :2 * hidden], b_hh[:2 * hidden], out=gates[..., :2 * hidden])
+        gates[..., 2 * hidden:] = b_hh[2 * hidden:]
         n = x.new_empty(steps, batch, hidden)
         # each step's views made once (unbind, in C++): indexing them in the loop cost as much as the arithmetic
-        gi_rz, gi_n = _steps(gi[..., :2 * hidden]), _steps(gi[..., 2 * hidden:])
-        gh_t, gh_rz, gh_n = _steps(gh), _steps(gh[..., :2 * hidden]), _steps(gh[..., 2 * hidden:])
-        rz_t, r_t, z_t = _steps(rz), _steps(rz[..., :hidden]), _steps(rz[..., hidden:])
+        gi_n, gates_t, rz_t = _steps(gi[..., 2 * hidden:]), _steps(gates), _steps(gates[..., :2 * hidden])
+        r_t, z_t = _steps(gates[..., :hidden]), _steps(gates[..., hidden:2 * hidden])
+        gh_n = _steps(gates[..., 2 * hidden:])
         n_t, out_t = _steps(n), _steps(states[1:])
         h = h0
         for t in range(steps):
             if packed is None:
-                torch.addmm(b_hh, h, w_hh_t, out=gh_t[t])
+                gates_t[t].addmm_(h, w_hh_t)
             else:
-                gh_t[t].copy_(_linear(h, packed, b_hh, "none", [], ""))
-            torch.add(gi_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
+                gates_t[t].copy_(_linear_plus(h, gates_t[t], packed, None, "add"))
+            rz_t[t].sigmoid_()
             torch.addcmul(gi_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
             h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])  # h' = n + z (h - n)
-        ctx.save_for_backward(x, w_ih, w_hh, w_hh_t, states, rz, n, gh)
+        ctx.save_for_backward(x, w_ih, w_hh, w_hh_t, states, gates, n)
         return states[1:], h.clone()
 
     @staticmethod
     def backward(ctx, grad_out, grad_h):
-        x, w_ih, w_hh, w_hh_t, states, rz, n, gh = ctx.saved_tensors
+        x, w_ih, w_hh, w_hh_t, states, gates, n = ctx.saved_tensors
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
-        r, z = rz[..., :hidden], rz[..., hidden:]
+        r, z = gates[..., :hidden], gates[..., hidden:2 * hidden]
         h_prevs = states[:-1]
         # every step's local derivatives at once; the loop below only chains them back through time
         to_n = (1 - z) * (1 - n * n)  # dh' -> n's pre-activation
         # dh' -> the pre-activations of r, z and n's recurrent part (W_hn h + b_hn), as one [3, H] factor a step:
         # d (W_hh h + b_hh) = dh' * coef, one multiplication a step
         coef = x.new_empty(steps, batch, 3, hidden)
-        torch.mul(to_n * gh[..., 2 * hidden:], r * (1 - r), out=coef[:, :, 0])
+        torch.mul(to_n * gates[..., 2 * hidden:], r * (1 - r), out=coef[:, :, 0])
         torch.mul(h_prevs - n, z * (1 - z), out=coef[:, :, 1])
         torch.mul(to_n, r, out=coef[:, :, 2])
         d_gh = x.new_empty(steps, batch, 3, hidden)
-        d_out = x.new_empty(steps, batch, hidden)  # dh' at each step: the whole gradient of its output
-        dh = grad_h if grad_h is not None else x.new_zeros(batch, hidden)
-        grad_t = _steps(grad_out) if grad_out is not None else None
-        coef_t, d_gh_t, d_out_t, z_t = _steps(coef), _steps(d_gh), _steps(d_out), _steps(z)
-        d_out_col, d_gh_rows = _steps(d_out.unsqueeze(2)), _steps(d_gh.view(steps, batch, 3 * hidden))
+        # d_states[t + 1]: the whole gradient of step t's output (dh'), seeded with the gradient from outside (the
+        # output's, the final state's); d_states[0]: h0's. Each step adds what it carries back into the one before.
+        d_states = x.new_zeros(steps + 1, batch, hidden)
+        if grad_out is not None:
+            d_states[1:] = grad_out
+        if grad_h is not None:
+            d_states[steps] += grad_h
+        d_t, d_col, coef_t, z_t = _steps(d_states), _steps(d_states.unsqueeze(2)), _steps(coef), _steps(z)
+        d_gh_t, d_gh_rows = _steps(d_gh), _steps(d_gh.view(steps, batch, 3 * hidden))
         packed = _packed(w_hh, batch, transposed=True)
         w_hh_nt = w_hh_t.t() if w_hh_t is not None else w_hh  # None where the forward took oneDNN's steps
         for t in range(steps - 1, -1, -1):
-            dh = torch.add(dh, grad_t[t], out=d_out_t[t]) if grad_t is not None else d_out_t[t].copy_(dh)
-            torch.mul(d_out_col[t], coef_t[t], out=d_gh_t[t])
+            torch.mul(d_col[t + 1], coef_t[t], out=d_gh_t[t])
             if packed is None:
-                dh = torch.addmm(dh * z_t[t], d_gh_rows[t], w_hh_nt)
+                d_t[t].addcmul_(d_t[t + 1], z_t[t]).addmm_(d_gh_rows[t], w_hh_nt)
             else:
-                dh = _linear_plus(d_gh_rows[t], dh * z_t[t], packed, None, "add")
+                torch.addcmul(_linear_plus(d_gh_rows[t], d_t[t], packed, None, "add"), d_t[t + 1], z_t[t], out=d_t[t])
         rows = steps * batch
         flat_gh, flat_x = d_gh.view(rows, 3 * hidden), x.reshape(rows, -1)
         # the input pre-activations' gradient: r's and z's are d_gh's; n's is dh' through tanh and (1 - z)
-        d_rz, d_n = flat_gh[:, :2 * hidden], (d_out * to_n).view(rows, hidden)
-        d_w_ih = torch.cat([d_rz.t() @ flat_x, d_n.t() @ flat_x])
-        d_x = None
-        if ctx.needs_input_grad[0]:
-            d_x = torch.addmm(d_n @ w_ih[2 * hidden:], d_rz, w_ih[:2 * hidden]).view_as(x)
-        return (d_x, dh, d_w_ih, flat_gh.t() @ h_prevs.reshape(rows, hidden), torch.cat([d_rz.sum(0), d_n.sum(0)]),
-                flat_gh.sum(0))
+        d_gi = torch.cat([flat_gh[:, :2 * hidden], (d_states[1:] * to_n).view(rows, hidden)], 1)
+        d_x = _matmul(d_gi, w_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        return (d_x, d_states[0], _weight_grad(d_gi, flat_x), _weight_grad(flat_gh, h_prevs.reshape(rows, hidden)),
+                d_gi.sum(0), flat_gh.sum(0))
 
 
 class _RNNLayer(torch.autograd.Function):
@@ -113,17 +117,18 @@ class _RNNLayer(torch.autograd.Function):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
-        gi = torch.addmm(b_ih + b_hh, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, hidden)
         w_hh_t, packed = w_hh.t(), _packed(w_hh, batch)
         states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output (as the GRU's)
         states[0] = h0
-        gi_t, out_t = _steps(gi), _steps(states[1:])
+        # each step's output seeded with its input part and both biases; the step adds W_hh h in place, then tanh
+        _affine(x.reshape(steps * batch, -1), w_ih, b_ih + b_hh, out=states[1:].view(steps * batch, hidden))
+        out_t = _steps(states[1:])
         h = h0
         for t in range(steps):
             if packed is None:
-                h = torch.addmm(gi_t[t], h, w_hh_t, out=out_t[t]).tanh_()
+                h = out_t[t].addmm_(h, w_hh_t).tanh_()
             else:
-                h = torch.tanh(_linear_plus(h, gi_t[t], packed, None, "add"), out=out_t[t])
+                h = torch.tanh(_linear_plus(h, out_t[t], packed, None, "add"), out=out_t[t])
         ctx.save_for_backward(x, w_ih, w_hh, states)
         return states[1:], h.clone()
 
@@ -135,19 +140,27 @@ class _RNNLayer(torch.autograd.Function):
         out = states[1:]
         to_pre = 1 - out * out  # through tanh, every step at once
         d_pre = x.new_empty(steps, batch, hidden)
-        dh = grad_h.clone() if grad_h is not None else x.new_zeros(batch, hidden)
-        grad_t, to_pre_t, d_pre_t = (_steps(grad_out) if grad_out is not None else None), _steps(to_pre), _steps(d_pre)
+        # d_states[t + 1] seeded with the gradient of step t's output from outside, d_states[0] (h0's) with zeros;
+        # each step adds what it carries back into the one before, then that one is whole
+        d_states = x.new_zeros(steps + 1, batch, hidden)
+        if grad_out is not None:
+            d_states[1:] = grad_out
+        if grad_h is not None:
+            d_states[steps] += grad_h
+        d_t, to_pre_t, d_pre_t = _steps(d_states), _steps(to_pre), _steps(d_pre)
         packed = _packed(w_hh, batch, transposed=True)
+        dh = d_t[steps]
         for t in range(steps - 1, -1, -1):
-            if grad_t is not None:
-                dh = dh + grad_t[t]
             torch.mul(dh, to_pre_t[t], out=d_pre_t[t])
-            dh = d_pre_t[t] @ w_hh if packed is None else _linear(d_pre_t[t], packed, None, "none", [], "")
+            if packed is None:
+                dh = d_t[t].addmm_(d_pre_t[t], w_hh)
+            else:
+                dh = _linear_plus(d_pre_t[t], d_t[t], packed, None, "add")
         flat = d_pre.view(steps * batch, hidden)
         h_prevs = states[:-1].reshape(steps * batch, hidden)
-        d_x = (flat @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_x = _matmul(flat, w_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_b = flat.sum(0)
-        return d_x, dh, flat.t() @ x.reshape(steps * batch, -1), flat.t() @ h_prevs, d_b, d_b.clone()
+        return d_x, dh, _weight_grad(flat, x.reshape(steps * batch, -1)), _weight_grad(flat, h_prevs), d_b, d_b.clone()
 
 
 def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch.Tensor | None:
@@ -160,14 +173,46 @@ def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch
     return _reorder(weight.t().contiguous() if transposed else weight, batch)
 
 
+def _affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ weight.T + bias (into `out` if given), through oneDNN where it can (see _matmul)."""
+    if not _onednn(x.dtype):
+        return torch.addmm(bias, x, weight.t(), out=out)
+    product = _linear(x, weight, bias, "none", [], "")
+    return product if out is None else out.copy_(product)
+
+
+def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b for the layers' products over all steps at once (the input gradient here; the input projection in
+    _affine, the weight gradients in _weight_grad), through oneDNN's matmul where it can (float32, oneDNN on): measured
+    here (AMD EPYC, one thread, the 1M-weight GRU's shapes over 200 - 6,400 rows) 1.8 - 2.9x faster than torch.mm,
+    which runs MKL (oneDNN's fused LSTM takes its products the same way)."""
+    if not _onednn(a.dtype):
+        return a @ b
+    return _linear(a, b.t(), None, "none", [], "")
+
+
+def _weight_grad(grad: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """grad.T @ inputs ([rows, out] and [rows, in] -> [out, in]), a weight's gradient over all steps. Through oneDNN
+    as (inputs.T @ grad).T: oneDNN copies a transposed first operand, and this one is the narrower (measured: at 6,400
+    rows 1.3x faster than grad.T @ inputs through oneDNN, 1.8x faster than through MKL)."""
+    if not _onednn(grad.dtype):
+        return grad.t() @ inputs
+    return _linear(inputs.t(), grad.t(), None, "none", [], "").t().contiguous()
+
+
+def _onednn(dtype: torch.dtype) -> bool:
+    """Whether oneDNN can take a product: float32 (oneDNN's only full-precision type), a PyTorch build with the ops,
+    oneDNN enabled (torch.backends.mkldnn.flags(enabled=False) turns it off)."""
+    return dtype == torch.float32 and _linear is not None and torch.backends.mkldnn.enabled
+
+
 def onednn_steps(batch: int, dtype: torch.dtype) -> bool:
     """Whether each step's recurrent product runs through oneDNN's packed weights instead of addmm (MKL here): from
     ONEDNN_MIN_BATCH rows, where tests/benchmarks/bench_kernels.py measured it faster (at batch 1 it is slower), in
     float32 (oneDNN's only full-precision type), where this PyTorch build has the ops and oneDNN is enabled. They
     are the private ops PyTorch's own compiler uses for CPU linear layers (torch/_inductor/fx_passes/
     mkldnn_fusion.py), pinned in tests/test_kernels.py."""
-    return (batch >= ONEDNN_MIN_BATCH and dtype == torch.float32 and _linear is not None
-            and torch.backends.mkldnn.enabled)  # torch.backends.mkldnn.flags(enabled=False) turns it off
+    return batch >= ONEDNN_MIN_BATCH and _onednn(dtype)
 
 
 def _steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -184,7 +229,9 @@ except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
     _linear = _linear_plus = _reorder = None
 ONEDNN_MIN_BATCH = 2  # rows from which oneDNN's packed recurrent product was measured faster than addmm's (MKL)
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
-GRU_MAX_BATCH = 32  # rows above which the GRU layer here was measured slower than nn.GRU's own path
+CHUNK_ROWS = 4096  # rows (steps x batch) a layer call takes at once; longer sequences go through in chunks of steps
+GRU_MAX_BATCH = 32  # rows above which the GRU layer here, its products through MKL (float64, oneDNN off), was
+# measured slower than nn.GRU's own path; with oneDNN's products it was faster at every batch measured (1 - 512)
 KERNELS = ("auto", "torch")
 
 
@@ -207,7 +254,8 @@ class FastRecurrent:
 
     def uses_fast_path(self, batch: int) -> bool:
         return (self.batch_first and self.bias and not self.bidirectional and not self.proj_size
-                and self.mode in _LAYERS and (self.mode != "GRU" or batch <= GRU_MAX_BATCH))
+                and self.mode in _LAYERS
+                and (self.mode != "GRU" or batch <= GRU_MAX_BATCH or _onednn(self.weight_hh_l0.dtype)))
 
     def forward(self, x, hx=None):
         if x.device.type != "cpu" or x.dim() != 3 or not self.uses_fast_path(x.shape[0]):
@@ -218,9 +266,14 @@ class FastRecurrent:
             hx = x.new_zeros(self.num_layers, batch, self.hidden_size)
         seq = x.transpose(0, 1).contiguous()  # [T, B, I]: each step's rows contiguous
         finals = []
+        chunk = max(1, CHUNK_ROWS // batch)  # steps a layer call takes at once
         for i in range(self.num_layers):
-            seq, h = layer.apply(seq, hx[i], getattr(self, f"weight_ih_l{i}"), getattr(self, f"weight_hh_l{i}"),
-                                 getattr(self, f"bias_ih_l{i}"), getattr(self, f"bias_hh_l{i}"))
+            weights = [getattr(self, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            h, outputs = hx[i], []
+            for start in range(0, seq.shape[0], chunk):  # each chunk starts from the state the one before ended in
+                out, h = layer.apply(seq[start:start + chunk], h, *weights)
+                outputs.append(out)
+            seq = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
             finals.append(h)
             if self.training and self.dropout > 0 and i < self.num_layers - 1:
                 seq = nn.functional.dropout(seq, self.dropout, training=True)

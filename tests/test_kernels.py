@@ -8,7 +8,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from search.kernels import GRU_MAX_BATCH, ONEDNN_MIN_BATCH, FastGRU, FastRNN, kernel_of, onednn_steps
+from search import kernels
+from search.kernels import CHUNK_ROWS, GRU_MAX_BATCH, ONEDNN_MIN_BATCH, FastGRU, FastRNN, kernel_of, onednn_steps
 from search.model import SequenceModel, build_model
 
 PAIRS = [(FastGRU, torch.nn.GRU), (FastRNN, torch.nn.RNN)]
@@ -22,9 +23,13 @@ def _grads(module, x, h0):
     return [out.detach(), h.detach(), x.grad.clone(), h0.grad.clone(), *(p.grad.clone() for p in module.parameters())]
 
 
+@pytest.mark.parametrize("chunk_rows", [CHUNK_ROWS, 7], ids=["whole", "chunked"])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
-def test_outputs_and_gradients_equal_pytorchs(fast, ref, layers):
+def test_outputs_and_gradients_equal_pytorchs(fast, ref, layers, chunk_rows, monkeypatch):
+    """chunked: 11 steps of 3 rows through layer calls of 2 steps (the last of 1), each from the state the one
+    before ended in, as sequences longer than CHUNK_ROWS rows go."""
+    monkeypatch.setattr(kernels, "CHUNK_ROWS", chunk_rows)
     torch.manual_seed(0)
     theirs = ref(5, 7, layers, batch_first=True).double()
     ours = fast(5, 7, layers, batch_first=True).double()
@@ -69,19 +74,24 @@ def test_sequence_model_on_padded_batches_of_varying_length(cell):
         assert torch.allclose(a, b, atol=1e-12, rtol=0)
 
 
-def test_large_gru_batches_take_pytorchs_path_and_the_kernel_is_named():
+def test_large_gru_batches_without_onednn_take_pytorchs_path_and_the_kernel_is_named():
     cpu = torch.device("cpu")
     gru = FastGRU(3, 4, 1, batch_first=True)
     assert kernel_of(gru, cpu, GRU_MAX_BATCH) == "cellsearch GRU, oneDNN steps (search/kernels.py)"
     assert kernel_of(gru, cpu, 1) == "cellsearch GRU (search/kernels.py)"
-    assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "PyTorch GRU (autograd steps)"
+    assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "cellsearch GRU, oneDNN steps (search/kernels.py)"
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "PyTorch GRU (autograd steps)"
     assert kernel_of(FastRNN(3, 4, 1, batch_first=True), cpu, 512) == "cellsearch RNN, oneDNN steps (search/kernels.py)"
     assert kernel_of(torch.nn.LSTM(3, 4, 1, batch_first=True), cpu, 8) == "oneDNN fused LSTM"
     assert kernel_of(torch.nn.GRU(3, 4, 1, batch_first=True), cpu, 8) == "PyTorch GRU (autograd steps)"
     assert kernel_of(gru, torch.device("cuda"), 8) == "cuDNN"
-    reference = torch.nn.GRU(3, 4, 1, batch_first=True)
+    gru = gru.double()  # MKL's products: above GRU_MAX_BATCH rows PyTorch's own path
+    assert kernel_of(gru, cpu, GRU_MAX_BATCH) == "cellsearch GRU (search/kernels.py)"
+    assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "PyTorch GRU (autograd steps)"
+    reference = torch.nn.GRU(3, 4, 1, batch_first=True).double()
     reference.load_state_dict(gru.state_dict())
-    x = torch.randn(GRU_MAX_BATCH + 1, 5, 3)
+    x = torch.randn(GRU_MAX_BATCH + 1, 5, 3, dtype=torch.double)
     assert torch.equal(gru(x)[0], reference(x)[0]), "above the threshold: nn.GRU's own computation, bit for bit"
 
 
@@ -108,7 +118,8 @@ def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
     theirs = ref(6, 40, 2, batch_first=True)
     ours = fast(6, 40, 2, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
-    for batch in (1, ONEDNN_MIN_BATCH, ONEDNN_MIN_BATCH + 1, 2 * ONEDNN_MIN_BATCH + 1):  # batch 1: addmm, in float32
+    # batch 1: addmm's steps, in float32 too; above GRU_MAX_BATCH the GRU's too (oneDNN's products)
+    for batch in (1, ONEDNN_MIN_BATCH, ONEDNN_MIN_BATCH + 1, 2 * ONEDNN_MIN_BATCH + 1, GRU_MAX_BATCH + 1):
         x = torch.randn(batch, 30, 6, requires_grad=True)
         h0 = torch.randn(2, batch, 40, requires_grad=True)
         for a, b in zip(_grads(theirs, x, h0), _grads(ours, x, h0), strict=True):

@@ -4,10 +4,10 @@ nn.GRU / nn.RNN (PyTorch's own path), forward and backward, side by side in one 
     python tests/benchmarks/bench_kernels.py [--threads 1] [--repeats 5]
 
 Each configuration: 1M recurrent weights a cell (88 inputs, as the piano rolls: LSTM 447 hidden units, GRU 520,
-RNN 957), one layer, batch 1, 2, 4, 8, 16, 32, 64, sequence lengths 64 (the sentiment study's longest) and 200 (a
-piano-roll tune's chunk). Printed: the median milliseconds of forward + backward (the models interleaved round by
-round), and the ratios. "fast GRU" above batch 32 is nn.GRU's own path (search/kernels.py GRU_MAX_BATCH), as
-train.rnn_kernel=auto runs it. Run it on an idle machine.
+RNN 957), one layer, batch 1, 2, 4, 8, 16, 32, 64, 128 (the sentiment study's largest), sequence lengths 64 (the
+sentiment study's longest) and 200 (a piano-roll tune's chunk). Printed: the median milliseconds of forward + backward
+(the models interleaved round by round), and the ratios; "fast GRU" and "fast RNN" as train.rnn_kernel=auto runs them
+(float32: oneDNN's products at every batch size). Run it on an idle machine.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> None:
     print(f"{'batch':>5} {'steps':>5} " + " ".join(f"{n:>9}" for n in models)
           + "   fastGRU/LSTM fastGRU/nnGRU fastRNN/LSTM fastRNN/nnRNN")
     for steps in (64, 200):
-        for batch in (1, 2, 4, 8, 16, 32, 64):
+        for batch in (1, 2, 4, 8, 16, 32, 64, 128):
             ms = time_models(models, batch, steps, args.repeats)
             print(f"{batch:5} {steps:5} " + " ".join(f"{ms[n]:9.1f}" for n in models)
                   + f"   {ms['fast GRU'] / ms['nn.LSTM']:12.2f} {ms['fast GRU'] / ms['nn.GRU']:13.2f}"

@@ -192,12 +192,18 @@ def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _weight_grad(grad: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """grad.T @ inputs ([rows, out] and [rows, in] -> [out, in]), a weight's gradient over all steps. Through oneDNN
-    as (inputs.T @ grad).T: oneDNN copies a transposed first operand, and this one is the narrower (measured: at 6,400
-    rows 1.3x faster than grad.T @ inputs through oneDNN, 1.8x faster than through MKL)."""
+    """grad.T @ inputs ([rows, out] and [rows, in] -> [out, in]), a weight's gradient over all steps, through oneDNN
+    where it can. oneDNN copies a transposed first operand, so of grad.T @ inputs (copies grad) and (inputs.T @ grad).T
+    (copies inputs, then transposes the [out, in] result) this takes the one that copies fewer numbers: measured at
+    6,400 rows of the GRU's [rows, 1560] x [rows, 520] the second is 1.3x faster, at 200 rows the first 1.2x, and
+    either at least 1.8x faster than MKL's grad.T @ inputs."""
     if not _onednn(grad.dtype):
         return grad.t() @ inputs
-    return _linear(inputs.t(), grad.t(), None, "none", [], "").t().contiguous()
+    rows, out_features = grad.shape
+    in_features = inputs.shape[1]
+    if rows * in_features + out_features * in_features < rows * out_features:
+        return _linear(inputs.t(), grad.t(), None, "none", [], "").t().contiguous()
+    return _linear(grad.t(), inputs.t(), None, "none", [], "")
 
 
 def _onednn(dtype: torch.dtype) -> bool:

@@ -7,9 +7,14 @@ weight gradients step by step. Here each layer is one torch.autograd.Function:
 - forward: the input projection of all steps as one GEMM, then per step only the recurrent GEMM and the gates;
 - backward: per step only the gates' derivatives and the recurrent GEMM that carries the gradient back a step;
   the input, the input weights' and the recurrent weights' gradients are each one GEMM over all steps;
-- each step's recurrent product from 2 rows up through the recurrent matrix packed once by oneDNN, as PyTorch's
-  compiler does for linear layers (the product alone measured, 1M weights, one thread: 1.6 - 2.5x faster than addmm
-  at 2 - 3 rows, where MKL here runs one GEMV a row, 1.5 - 1.9x at 4 - 8 rows, and 5 - 17 % slower at batch 1).
+- those GEMMs over all steps through oneDNN's matmul in float32 (measured here, AMD EPYC, one thread: MKL's sgemm
+  1.8 - 2.9x slower at these shapes), and each step's recurrent product from 2 rows up through the recurrent matrix
+  packed once by oneDNN, as PyTorch's compiler does for linear layers (the product alone measured, 1M weights, one
+  thread: 1.6 - 2.5x faster than addmm at 2 - 3 rows, where MKL here runs one GEMV a row, 1.5 - 1.9x at 4 - 8 rows,
+  and 5 - 17 % slower at batch 1);
+- a sequence of more than CHUNK_ROWS rows (steps x batch) goes through a layer in chunks of steps, each from the
+  state the one before ended in, so that its buffers stay in cache (at batch 128 on 200 steps: 0.58 of nn.GRU's time
+  chunked, 1.21 whole).
 Same equations as PyTorch (https://pytorch.org/docs/stable/generated/torch.nn.GRU.html):
     r = σ(W_ir x + b_ir + W_hr h + b_hr)    z = σ(W_iz x + b_iz + W_hz h + b_hz)
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))    h' = (1 - z) ⊙ n + z ⊙ h
@@ -19,10 +24,9 @@ nn.GRU applies it (to every layer's output but the last, in training).
 `FastRecurrent` is a drop-in for nn.GRU / nn.RNN (batch_first=True, bias=True): it *is* one (a subclass), so its
 state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
 `train.rnn_kernel` chooses: `auto` uses it on the CPU where it was measured faster than PyTorch's own path
-(tests/benchmarks/bench_kernels.py, one thread, 1M weights: the RNN at every batch size, 0.25 - 0.82 of nn.RNN's
-time; the GRU up to batch 32, 0.40 - 0.70 of nn.GRU's up to batch 16 and 0.79 - 0.94 at 32 (earlier runs: 0.88 -
-1.10, within the benchmark's noise), but not faster at batch 64, so a GRU batch above GRU_MAX_BATCH rows runs
-nn.GRU's path);
+(tests/benchmarks/bench_kernels.py, one thread, 1M weights, float32, batch 1 - 128: the RNN in 0.24 - 0.52 of nn.RNN's
+time, the GRU in 0.40 - 0.65 of nn.GRU's; where MKL takes the products (float64, oneDNN off) the GRU was not faster
+at batch 64, so there a GRU batch above GRU_MAX_BATCH rows runs nn.GRU's path);
 `torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 4 MB weight
 matrix from L3 (about 0.1 ms here) and the elementwise work is a few tiny operations, so the loops below make each
 step's views once (unbind) and do one multiplication a step in the GRU's backward.

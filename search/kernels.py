@@ -27,9 +27,9 @@ state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own;
 (tests/benchmarks/bench_kernels.py, one thread, 1M weights, float32, batch 1 - 128: the RNN in 0.24 - 0.52 of nn.RNN's
 time, the GRU in 0.40 - 0.65 of nn.GRU's; where MKL takes the products (float64, oneDNN off) the GRU was not faster
 at batch 64, so there a GRU batch above GRU_MAX_BATCH rows runs nn.GRU's path);
-`torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 4 MB weight
-matrix from L3 (about 0.1 ms here) and the elementwise work is a few tiny operations, so the loops below make each
-step's views once (unbind) and do one multiplication a step in the GRU's backward.
+`torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 3.2 MB
+weight matrix from L3 (44 - 45 us here, measured 2026-12-07) and the elementwise work is a few tiny operations, so
+the loops below make each step's views once (unbind) and do one multiplication a step in the GRU's backward.
 """
 
 from __future__ import annotations
@@ -90,13 +90,7 @@ class _GRULayer(torch.autograd.Function):
         torch.mul(h_prevs - n, z * (1 - z), out=coef[:, :, 1])
         torch.mul(to_n, r, out=coef[:, :, 2])
         d_gh = x.new_empty(steps, batch, 3, hidden)
-        # d_states[t + 1]: the whole gradient of step t's output (dh'), seeded with the gradient from outside (the
-        # output's, the final state's); d_states[0]: h0's. Each step adds what it carries back into the one before.
-        d_states = x.new_zeros(steps + 1, batch, hidden)
-        if grad_out is not None:
-            d_states[1:] = grad_out
-        if grad_h is not None:
-            d_states[steps] += grad_h
+        d_states = _state_grads(states, grad_out, grad_h)  # each step adds what it carries back into the one before
         d_t, d_col, coef_t, z_t = _steps(d_states), _steps(d_states.unsqueeze(2)), _steps(coef), _steps(z)
         d_gh_t, d_gh_rows = _steps(d_gh), _steps(d_gh.view(steps, batch, 3 * hidden))
         packed = _packed(w_hh, batch, transposed=True)
@@ -144,13 +138,7 @@ class _RNNLayer(torch.autograd.Function):
         out = states[1:]
         to_pre = 1 - out * out  # through tanh, every step at once
         d_pre = x.new_empty(steps, batch, hidden)
-        # d_states[t + 1] seeded with the gradient of step t's output from outside, d_states[0] (h0's) with zeros;
-        # each step adds what it carries back into the one before, then that one is whole
-        d_states = x.new_zeros(steps + 1, batch, hidden)
-        if grad_out is not None:
-            d_states[1:] = grad_out
-        if grad_h is not None:
-            d_states[steps] += grad_h
+        d_states = _state_grads(states, grad_out, grad_h)
         d_t, to_pre_t, d_pre_t = _steps(d_states), _steps(to_pre), _steps(d_pre)
         packed = _packed(w_hh, batch, transposed=True)
         dh = d_t[steps]
@@ -165,6 +153,18 @@ class _RNNLayer(torch.autograd.Function):
         d_x = _matmul(flat, w_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_b = flat.sum(0)
         return d_x, dh, _weight_grad(flat, x.reshape(steps * batch, -1)), _weight_grad(flat, h_prevs), d_b, d_b.clone()
+
+
+def _state_grads(states: torch.Tensor, grad_out: torch.Tensor | None, grad_h: torch.Tensor | None) -> torch.Tensor:
+    """The gradients of a layer's states [T + 1, B, H] as the backward loops start them: [t + 1] is step t's output's
+    from outside (plus the final state's at [T]), [0] (h0's) zero. Each step adds what it carries back into the one
+    before, so [t + 1] is whole (dh') when step t reads it."""
+    d_states = torch.zeros_like(states)
+    if grad_out is not None:
+        d_states[1:] = grad_out
+    if grad_h is not None:
+        d_states[-1] += grad_h
+    return d_states
 
 
 def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch.Tensor | None:

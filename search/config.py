@@ -66,7 +66,7 @@ class TrainConfig:
     devices: list[int] | None = None  # GPUs that workers=N spread over (worker i: devices[i % len]); None: all visible
     threads: int = 0  # torch CPU threads; 0 keeps PyTorch's default (one per core)
     amp: bool = False  # mixed precision for training on CUDA (bfloat16, or float16 with loss scaling)
-    rnn_kernel: str = "auto"  # auto: GRU and RNN on the CPU through search/kernels.py where faster; torch: PyTorch's
+    rnn_kernel: str = "auto"  # auto: the fastest, measured at first use; torch: PyTorch's; blas, onednn: kernels.py's
 
 
 @dataclass
@@ -172,8 +172,9 @@ _RULES = (
     ("train.patience", lambda v: v >= 1, "a whole number >= 1"),
     ("train.lr_plateau_factor", lambda v: 0 <= v < 1, "in [0, 1) (0: a constant learning rate; 0.1 divides it by 10)"),
     ("train.lr_plateau_patience", lambda v: v >= 0, "a whole number of epochs >= 0"),
-    ("train.rnn_kernel", lambda v: v in ("auto", "torch"), "auto (search/kernels.py's GRU and RNN on the CPU where "
-     "they are faster) or torch (PyTorch's own path)"),
+    ("train.rnn_kernel", lambda v: v in ("auto", "torch", "blas", "onednn"),
+     "auto (the fastest of the three below, measured on this CPU at first use), torch (PyTorch's own path), "
+     "blas or onednn (search/kernels.py's GRU and RNN layers, their products through BLAS or oneDNN)"),
     ("train.threads", lambda v: v >= 0, "a whole number >= 0 (0: PyTorch's default, one per core)"),
     ("search.study_name", lambda v: 0 < len(v) <= 200 and v.isprintable() and v == v.strip(),
      "1 to 200 printable characters, no leading or trailing space"),

@@ -7,14 +7,15 @@ weight gradients step by step. Here each layer is one torch.autograd.Function:
 - forward: the input projection of all steps as one GEMM, then per step only the recurrent GEMM and the gates;
 - backward: per step only the gates' derivatives and the recurrent GEMM that carries the gradient back a step;
   the input, the input weights' and the recurrent weights' gradients are each one GEMM over all steps;
-- those GEMMs over all steps through oneDNN's matmul in float32 (measured here, AMD EPYC, one thread: MKL's sgemm
-  1.8 - 2.9x slower at these shapes), and each step's recurrent product from 2 rows up through the recurrent matrix
-  packed once by oneDNN, as PyTorch's compiler does for linear layers (the product alone measured, 1M weights, one
-  thread: 1.6 - 2.5x faster than addmm at 2 - 3 rows, where MKL here runs one GEMV a row, 1.5 - 1.9x at 4 - 8 rows,
-  and 5 - 17 % slower at batch 1);
+- those GEMMs over all steps through oneDNN's matmul or through BLAS (torch.mm: MKL in PyTorch's x86 builds), and
+  on oneDNN each step's recurrent product from 2 rows up through the recurrent matrix packed once by oneDNN, as
+  PyTorch's compiler does for linear layers. Which is faster depends on the CPU (one thread, the 1M-weight GRU's
+  shapes): on an AMD EPYC MKL's sgemm was 1.8 - 2.9x slower than oneDNN and the packed step product 1.6 - 2.5x faster
+  than addmm at 2 - 3 rows; on an Intel Xeon (Sapphire Rapids) MKL was 1.1 - 1.7x faster than oneDNN and addmm's
+  step product 1.2 - 1.4x faster than the packed one. So the kernel is measured, not assumed (measured_kernel);
 - a sequence of more than CHUNK_ROWS rows (steps x batch) goes through a layer in chunks of steps, each from the
-  state the one before ended in, so that its buffers stay in cache (at batch 128 on 200 steps: 0.58 of nn.GRU's time
-  chunked, 1.21 whole).
+  state the one before ended in, so that its buffers stay in cache (AMD EPYC, batch 128 on 200 steps: 0.58 of
+  nn.GRU's time chunked, 1.21 whole).
 Same equations as PyTorch (https://pytorch.org/docs/stable/generated/torch.nn.GRU.html):
     r = σ(W_ir x + b_ir + W_hr h + b_hr)    z = σ(W_iz x + b_iz + W_hz h + b_hz)
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))    h' = (1 - z) ⊙ n + z ⊙ h
@@ -23,16 +24,24 @@ nn.GRU applies it (to every layer's output but the last, in training).
 
 `FastRecurrent` is a drop-in for nn.GRU / nn.RNN (batch_first=True, bias=True): it *is* one (a subclass), so its
 state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
-`train.rnn_kernel` chooses: `auto` uses it on the CPU where it was measured faster than PyTorch's own path
-(tests/benchmarks/bench_kernels.py, one thread, 1M weights, float32, batch 1 - 128: the RNN in 0.24 - 0.52 of nn.RNN's
-time, the GRU in 0.40 - 0.65 of nn.GRU's; where MKL takes the products (float64, oneDNN off) the GRU was not faster
-at batch 64, so there a GRU batch above GRU_MAX_BATCH rows runs nn.GRU's path);
-`torch` keeps nn.GRU / nn.RNN's own path throughout. At batch 1 a step's recurrent GEMV reads the whole 3.2 MB
-weight matrix from L3 (44 - 45 us here, measured 2026-12-07) and the elementwise work is a few tiny operations, so
-the loops below make each step's views once (unbind) and do one multiplication a step in the GRU's backward.
+`train.rnn_kernel` chooses: `auto` times, at the first batch of each shape on the CPU, PyTorch's own path and these
+layers with BLAS's and with oneDNN's products, and trains with the fastest (measured_kernel; a cellsearch kernel only
+where it took under PROBE_MARGIN of PyTorch's time), as torch.backends.cudnn.benchmark does for convolutions;
+`torch` keeps nn.GRU / nn.RNN's own path throughout; `blas` and `onednn` fix these layers' products (repeatable
+float for float; auto's choice may differ between runs where two kernels are within noise). Measured with
+tests/benchmarks/bench_kernels.py (one thread, 1M weights, float32, batch 1 - 128): on the AMD EPYC the layers
+took 0.24 - 0.65 of nn.GRU's / nn.RNN's time at every batch; on the Intel Xeon the GRU was slower than nn.GRU from
+batch 64, where auto keeps nn.GRU's path. At batch 1 a step's recurrent GEMV reads the whole 3.2 MB weight matrix
+and the elementwise work is a few tiny operations, so the loops below make each step's views once (unbind) and do
+one multiplication a step in the GRU's backward.
 """
 
 from __future__ import annotations
+
+import logging
+import statistics
+import time
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -40,11 +49,12 @@ from torch import nn
 
 class _GRULayer(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):  # x [T, B, I] contiguous, h0 [B, H]
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, onednn):  # x [T, B, I] contiguous, h0 [B, H]
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
-        gi = _affine(x.reshape(steps * batch, -1), w_ih, b_ih).view(steps, batch, 3 * hidden)
-        packed = _packed(w_hh, batch)
+        ctx.onednn = onednn
+        gi = _affine(x.reshape(steps * batch, -1), w_ih, b_ih, onednn).view(steps, batch, 3 * hidden)
+        packed = _packed(w_hh, batch, onednn)
         # addmm's steps (batch 1, float64, no oneDNN) multiply by W_hh.T laid out contiguously: measured 3 - 5 % of a
         # layer's time faster at batch 1 than through the transposed view, forwards and (as its transpose) backwards
         w_hh_t = w_hh.detach().t().contiguous() if packed is None else None
@@ -79,6 +89,7 @@ class _GRULayer(torch.autograd.Function):
         x, w_ih, w_hh, w_hh_t, states, gates, n = ctx.saved_tensors
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
+        onednn = ctx.onednn and onednn_available(x.dtype)  # as the forward's, unless the user turned oneDNN off since
         r, z = gates[..., :hidden], gates[..., hidden:2 * hidden]
         h_prevs = states[:-1]
         # every step's local derivatives at once; the loop below only chains them back through time
@@ -93,7 +104,7 @@ class _GRULayer(torch.autograd.Function):
         d_states = _state_grads(states, grad_out, grad_h)  # each step adds what it carries back into the one before
         d_t, d_col, coef_t, z_t = _steps(d_states), _steps(d_states.unsqueeze(2)), _steps(coef), _steps(z)
         d_gh_t, d_gh_rows = _steps(d_gh), _steps(d_gh.view(steps, batch, 3 * hidden))
-        packed = _packed(w_hh, batch, transposed=True)
+        packed = _packed(w_hh, batch, onednn, transposed=True)
         w_hh_nt = w_hh_t.t() if w_hh_t is not None else w_hh  # None where the forward took oneDNN's steps
         for t in range(steps - 1, -1, -1):
             torch.mul(d_col[t + 1], coef_t[t], out=d_gh_t[t])
@@ -105,21 +116,22 @@ class _GRULayer(torch.autograd.Function):
         flat_gh, flat_x = d_gh.view(rows, 3 * hidden), x.reshape(rows, -1)
         # the input pre-activations' gradient: r's and z's are d_gh's; n's is dh' through tanh and (1 - z)
         d_gi = torch.cat([flat_gh[:, :2 * hidden], (d_states[1:] * to_n).view(rows, hidden)], 1)
-        d_x = _matmul(d_gi, w_ih).view_as(x) if ctx.needs_input_grad[0] else None
-        return (d_x, d_states[0], _weight_grad(d_gi, flat_x), _weight_grad(flat_gh, h_prevs.reshape(rows, hidden)),
-                d_gi.sum(0), flat_gh.sum(0))
+        d_x = _matmul(d_gi, w_ih, onednn).view_as(x) if ctx.needs_input_grad[0] else None
+        return (d_x, d_states[0], _weight_grad(d_gi, flat_x, onednn),
+                _weight_grad(flat_gh, h_prevs.reshape(rows, hidden), onednn), d_gi.sum(0), flat_gh.sum(0), None)
 
 
 class _RNNLayer(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, onednn):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
-        w_hh_t, packed = w_hh.t(), _packed(w_hh, batch)
+        ctx.onednn = onednn
+        w_hh_t, packed = w_hh.t(), _packed(w_hh, batch, onednn)
         states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output (as the GRU's)
         states[0] = h0
         # each step's output seeded with its input part and both biases; the step adds W_hh h in place, then tanh
-        _affine(x.reshape(steps * batch, -1), w_ih, b_ih + b_hh, out=states[1:].view(steps * batch, hidden))
+        _affine(x.reshape(steps * batch, -1), w_ih, b_ih + b_hh, onednn, out=states[1:].view(steps * batch, hidden))
         out_t = _steps(states[1:])
         h = h0
         for t in range(steps):
@@ -135,12 +147,13 @@ class _RNNLayer(torch.autograd.Function):
         x, w_ih, w_hh, states = ctx.saved_tensors
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
+        onednn = ctx.onednn and onednn_available(x.dtype)
         out = states[1:]
         to_pre = 1 - out * out  # through tanh, every step at once
         d_pre = x.new_empty(steps, batch, hidden)
         d_states = _state_grads(states, grad_out, grad_h)
         d_t, to_pre_t, d_pre_t = _steps(d_states), _steps(to_pre), _steps(d_pre)
-        packed = _packed(w_hh, batch, transposed=True)
+        packed = _packed(w_hh, batch, onednn, transposed=True)
         dh = d_t[steps]
         for t in range(steps - 1, -1, -1):
             torch.mul(dh, to_pre_t[t], out=d_pre_t[t])
@@ -150,9 +163,10 @@ class _RNNLayer(torch.autograd.Function):
                 dh = _linear_plus(d_pre_t[t], d_t[t], packed, None, "add")
         flat = d_pre.view(steps * batch, hidden)
         h_prevs = states[:-1].reshape(steps * batch, hidden)
-        d_x = _matmul(flat, w_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_x = _matmul(flat, w_ih, onednn).view_as(x) if ctx.needs_input_grad[0] else None
         d_b = flat.sum(0)
-        return d_x, dh, _weight_grad(flat, x.reshape(steps * batch, -1)), _weight_grad(flat, h_prevs), d_b, d_b.clone()
+        return (d_x, dh, _weight_grad(flat, x.reshape(steps * batch, -1), onednn), _weight_grad(flat, h_prevs, onednn),
+                d_b, d_b.clone(), None)
 
 
 def _state_grads(states: torch.Tensor, grad_out: torch.Tensor | None, grad_h: torch.Tensor | None) -> torch.Tensor:
@@ -167,41 +181,42 @@ def _state_grads(states: torch.Tensor, grad_out: torch.Tensor | None, grad_h: to
     return d_states
 
 
-def _packed(weight: torch.Tensor, batch: int, transposed: bool = False) -> torch.Tensor | None:
+def _packed(weight: torch.Tensor, batch: int, onednn: bool, transposed: bool = False) -> torch.Tensor | None:
     """The recurrent matrix of a layer packed once by oneDNN for the product of each step's `batch` rows, or None
-    where the steps use addmm (see onednn_steps). `_linear(h, packed, b, "none", [], "")` is then h @ W.T + b and
-    `_linear_plus(h, y, packed, None, "add")` h @ W.T + y, where W is `weight` [out, in], or its transpose."""
-    if not onednn_steps(batch, weight.dtype):
+    where the steps use addmm (BLAS; see onednn_steps). `_linear(h, packed, b, "none", [], "")` is then h @ W.T + b
+    and `_linear_plus(h, y, packed, None, "add")` h @ W.T + y, where W is `weight` [out, in], or its transpose."""
+    if not (onednn and onednn_steps(batch)):
         return None
     weight = weight.detach()
     return _reorder(weight.t().contiguous() if transposed else weight, batch)
 
 
-def _affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """x @ weight.T + bias (into `out` if given), through oneDNN where it can (see _matmul)."""
-    if not _onednn(x.dtype):
+def _affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, onednn: bool,
+            out: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ weight.T + bias (into `out` if given), through oneDNN or BLAS (see _matmul)."""
+    if not onednn:
         return torch.addmm(bias, x, weight.t(), out=out)
     product = _linear(x, weight, bias, "none", [], "")
     return product if out is None else out.copy_(product)
 
 
-def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _matmul(a: torch.Tensor, b: torch.Tensor, onednn: bool) -> torch.Tensor:
     """a @ b for the layers' products over all steps at once (the input gradient here; the input projection in
-    _affine, the weight gradients in _weight_grad), through oneDNN's matmul where it can (float32, oneDNN on): measured
-    here (AMD EPYC, one thread, the 1M-weight GRU's shapes over 200 - 6,400 rows) 1.8 - 2.9x faster than torch.mm,
-    which runs MKL (oneDNN's fused LSTM takes its products the same way)."""
-    if not _onednn(a.dtype):
+    _affine, the weight gradients in _weight_grad), through oneDNN's matmul or through torch.mm (BLAS: MKL in
+    PyTorch's x86 builds). Which is faster depends on the CPU: measured at the 1M-weight GRU's shapes over 200 -
+    6,400 rows, one thread, oneDNN was 1.8 - 2.9x faster on an AMD EPYC and MKL 1.1 - 1.7x faster on an Intel Xeon
+    (Sapphire Rapids), so the module measures (see measured_kernel)."""
+    if not onednn:
         return a @ b
     return _linear(a, b.t(), None, "none", [], "")
 
 
-def _weight_grad(grad: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+def _weight_grad(grad: torch.Tensor, inputs: torch.Tensor, onednn: bool) -> torch.Tensor:
     """grad.T @ inputs ([rows, out] and [rows, in] -> [out, in]), a weight's gradient over all steps, through oneDNN
-    where it can. oneDNN copies a transposed first operand, so of grad.T @ inputs (copies grad) and (inputs.T @ grad).T
+    or BLAS. oneDNN copies a transposed first operand, so of grad.T @ inputs (copies grad) and (inputs.T @ grad).T
     (copies inputs, then transposes the [out, in] result) this takes the one that copies fewer numbers: measured at
-    6,400 rows of the GRU's [rows, 1560] x [rows, 520] the second is 1.3x faster, at 200 rows the first 1.2x, and
-    either at least 1.8x faster than MKL's grad.T @ inputs."""
-    if not _onednn(grad.dtype):
+    6,400 rows of the GRU's [rows, 1560] x [rows, 520] the second is 1.3x faster, at 200 rows the first 1.2x."""
+    if not onednn:
         return grad.t() @ inputs
     rows, out_features = grad.shape
     in_features = inputs.shape[1]
@@ -210,19 +225,18 @@ def _weight_grad(grad: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     return _linear(grad.t(), inputs.t(), None, "none", [], "")
 
 
-def _onednn(dtype: torch.dtype) -> bool:
-    """Whether oneDNN can take a product: float32 (oneDNN's only full-precision type), a PyTorch build with the ops,
-    oneDNN enabled (torch.backends.mkldnn.flags(enabled=False) turns it off)."""
+def onednn_available(dtype: torch.dtype) -> bool:
+    """Whether oneDNN can take a product: float32 (oneDNN's only full-precision type), a PyTorch build with the ops
+    (the private ones PyTorch's own compiler uses for CPU linear layers, torch/_inductor/fx_passes/mkldnn_fusion.py,
+    pinned in tests/test_kernels.py), oneDNN enabled (torch.backends.mkldnn.flags(enabled=False) turns it off)."""
     return dtype == torch.float32 and _linear is not None and torch.backends.mkldnn.enabled
 
 
-def onednn_steps(batch: int, dtype: torch.dtype) -> bool:
-    """Whether each step's recurrent product runs through oneDNN's packed weights instead of addmm (MKL here): from
-    ONEDNN_MIN_BATCH rows, where tests/benchmarks/bench_kernels.py measured it faster (at batch 1 it is slower), in
-    float32 (oneDNN's only full-precision type), where this PyTorch build has the ops and oneDNN is enabled. They
-    are the private ops PyTorch's own compiler uses for CPU linear layers (torch/_inductor/fx_passes/
-    mkldnn_fusion.py), pinned in tests/test_kernels.py."""
-    return batch >= ONEDNN_MIN_BATCH and _onednn(dtype)
+def onednn_steps(batch: int) -> bool:
+    """Whether, on the onednn kernel, each step's recurrent product runs through oneDNN's packed weights instead of
+    addmm: from ONEDNN_MIN_BATCH rows (at batch 1 the packed product was slower on both CPUs measured: 5 - 17 % on
+    the AMD EPYC, 36 % on the Intel Xeon)."""
+    return batch >= ONEDNN_MIN_BATCH
 
 
 def _steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -237,39 +251,111 @@ try:
         raise RuntimeError("PyTorch built without oneDNN")
 except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
     _linear = _linear_plus = _reorder = None
-ONEDNN_MIN_BATCH = 2  # rows from which oneDNN's packed recurrent product was measured faster than addmm's (MKL)
+ONEDNN_MIN_BATCH = 2  # rows from which oneDNN's packed recurrent product was measured faster than addmm's
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
 CHUNK_ROWS = 4096  # rows (steps x batch) a layer call takes at once; longer sequences go through in chunks of steps
-GRU_MAX_BATCH = 32  # rows above which the GRU layer here, its products through MKL (float64, oneDNN off), was
-# measured slower than nn.GRU's own path; with oneDNN's products it was faster at every batch measured (1 - 512)
-KERNELS = ("auto", "torch")
+PROBE_STEPS = 64  # the most steps a measurement's sequences have (fewer above CHUNK_ROWS // PROBE_STEPS rows)
+PROBE_ROUNDS = 3  # timed rounds a measurement takes (the median of each kernel's), after one untimed
+PROBE_MARGIN = 0.95  # the most a cellsearch kernel may take of PyTorch's time to be chosen: ties stay PyTorch's
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a module's kernel was chosen from: each candidate's median ms of one forward + backward of `rows` x
+    `steps` random inputs through a fresh module of the same shape."""
+    kernel: str
+    ms: dict[str, float]
+    rows: int
+    steps: int
+
+
+MEASURED: dict[tuple, Measurement] = {}  # in this process, by (mode, input, hidden, layers, rows, dtype, threads)
+
+
+def measured_kernel(module: nn.RNNBase, batch: int) -> Measurement:
+    """The kernel (torch, blas or onednn) that trains `module` fastest at `batch` rows on this CPU, measured once per
+    process and shape (batch rounded up to a power of 2), as torch.backends.cudnn.benchmark chooses convolutions: a
+    fresh module of the same shape (its own random numbers, the caller's random state untouched) times one forward +
+    backward of each kernel, interleaved round by round, and a cellsearch kernel is chosen only where it took under
+    PROBE_MARGIN of PyTorch's time. Which one is faster depends on the CPU: the products over all steps were 1.8 -
+    2.9x faster through oneDNN on an AMD EPYC and 1.1 - 1.7x faster through MKL on an Intel Xeon, and the GRU at
+    batch 128 was faster than nn.GRU's own path on the first and slower on the second."""
+    rows = 1 << (max(batch, 1) - 1).bit_length()
+    dtype = module.weight_hh_l0.dtype
+    key = (module.mode, module.input_size, module.hidden_size, module.num_layers, rows, dtype, torch.get_num_threads())
+    if key not in MEASURED:
+        MEASURED[key] = _measure(type(module), module.input_size, module.hidden_size, module.num_layers, rows, dtype)
+        found = MEASURED[key]
+        log.info("%s(%d -> %d, %d layer(s)) at batch %d on the CPU: %s, ms of a forward + backward over %d steps %s",
+                 module.mode, module.input_size, module.hidden_size, module.num_layers, rows, found.kernel,
+                 found.steps, ", ".join(f"{k} {v:.1f}" for k, v in found.ms.items()))
+    return MEASURED[key]
+
+
+def _measure(cls: type, input_size: int, hidden_size: int, num_layers: int, rows: int,
+             dtype: torch.dtype) -> Measurement:
+    steps = max(8, min(PROBE_STEPS, CHUNK_ROWS // rows))
+    candidates = ["torch", "blas"] + (["onednn"] if onednn_available(dtype) else [])
+    times: dict[str, list[float]] = {kernel: [] for kernel in candidates}
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
+        probe = cls(input_size, hidden_size, num_layers, batch_first=True, dtype=dtype)
+        x = torch.randn(rows, steps, input_size, dtype=dtype, requires_grad=True)
+        for i in range(PROBE_ROUNDS + 1):
+            for kernel in candidates:
+                probe.kernel = kernel
+                start = time.perf_counter()
+                out, _ = probe(x)
+                out.sum().backward()
+                if i:  # the first round is a warm-up
+                    times[kernel].append(time.perf_counter() - start)
+    ms = {kernel: 1000 * statistics.median(t) for kernel, t in times.items()}
+    fastest = min(candidates[1:], key=ms.__getitem__)
+    return Measurement(fastest if ms[fastest] < PROBE_MARGIN * ms["torch"] else "torch", ms, rows, steps)
 
 
 def kernel_of(rnn: nn.Module, device: torch.device, batch: int) -> str:
-    """Which kernel a recurrent module trains with, in words (stored with each trial, shown in the report)."""
+    """Which kernel a recurrent module trains with at `batch` rows, in words (stored with each trial, shown in the
+    report); for train.rnn_kernel=auto on the CPU this measures it (measured_kernel) if nothing has yet."""
     cell = next(c.__name__ for c in (nn.LSTM, nn.GRU, nn.RNN) if isinstance(rnn, c)) if isinstance(
         rnn, nn.RNNBase) else type(rnn).__name__
     if device.type == "cuda":
         return "cuDNN"
     if isinstance(rnn, nn.LSTM):
         return "oneDNN fused LSTM" if device.type == "cpu" else f"{cell} ({device.type})"
-    if isinstance(rnn, FastRecurrent) and device.type == "cpu" and rnn.uses_fast_path(batch):
-        steps = ", oneDNN steps" if onednn_steps(batch, rnn.weight_hh_l0.dtype) else ""
-        return f"cellsearch {cell}{steps} (search/kernels.py)"
+    if isinstance(rnn, FastRecurrent) and device.type == "cpu":
+        kernel = rnn.kernel_for(batch)
+        if kernel != "torch":
+            return f"cellsearch {cell}, {'oneDNN' if kernel == 'onednn' else 'BLAS'} products (search/kernels.py)"
     return f"PyTorch {cell} ({'autograd steps' if device.type == 'cpu' else device.type})"
 
 
 class FastRecurrent:
-    """Mixed into nn.GRU / nn.RNN (FastGRU, FastRNN): their CPU forward through the layers above."""
+    """Mixed into nn.GRU / nn.RNN (FastGRU, FastRNN): their CPU forward through the layers above. `kernel` is
+    train.rnn_kernel: auto (measured_kernel), torch (PyTorch's own path), blas or onednn (the layers above, their
+    products through BLAS or oneDNN; onednn falls back to blas where oneDNN cannot take them)."""
 
-    def uses_fast_path(self, batch: int) -> bool:
+    kernel = "auto"
+
+    def supports_fast_path(self) -> bool:
         return (self.batch_first and self.bias and not self.bidirectional and not self.proj_size
-                and self.mode in _LAYERS
-                and (self.mode != "GRU" or batch <= GRU_MAX_BATCH or _onednn(self.weight_hh_l0.dtype)))
+                and self.mode in _LAYERS)
+
+    def kernel_for(self, batch: int) -> str:
+        """torch, blas or onednn: the path a CPU batch of `batch` rows takes."""
+        if self.kernel == "torch" or not self.supports_fast_path():
+            return "torch"
+        if self.kernel == "auto":
+            return measured_kernel(self, batch).kernel
+        return "onednn" if self.kernel == "onednn" and onednn_available(self.weight_hh_l0.dtype) else "blas"
 
     def forward(self, x, hx=None):
-        if x.device.type != "cpu" or x.dim() != 3 or not self.uses_fast_path(x.shape[0]):
+        if x.device.type != "cpu" or x.dim() != 3:
             return super().forward(x, hx)
+        kernel = self.kernel_for(x.shape[0])
+        if kernel == "torch":
+            return super().forward(x, hx)
+        onednn = kernel == "onednn"
         layer = _LAYERS[self.mode]
         batch = x.shape[0]
         if hx is None:
@@ -281,7 +367,7 @@ class FastRecurrent:
             weights = [getattr(self, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             h, outputs = hx[i], []
             for start in range(0, seq.shape[0], chunk):  # each chunk starts from the state the one before ended in
-                out, h = layer.apply(seq[start:start + chunk], h, *weights)
+                out, h = layer.apply(seq[start:start + chunk], h, *weights, onednn)
                 outputs.append(out)
             seq = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
             finals.append(h)

@@ -38,9 +38,11 @@ class SequenceModel(nn.Module):
         self.every_step = every_step
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if vocab_size else None
         input_size = embedding_dim if vocab_size else n_features
-        module = FAST.get(cell, CELLS[cell]) if kernel == "auto" else CELLS[cell]
+        module = FAST.get(cell, CELLS[cell]) if kernel != "torch" else CELLS[cell]
         self.rnn = module(input_size, hidden_size, num_layers, batch_first=True,
                                dropout=dropout if num_layers > 1 else 0.0)
+        if module in FAST.values():
+            self.rnn.kernel = kernel
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, n_outputs)
         if cell == "lstm":
@@ -83,8 +85,9 @@ class Shape(Protocol):
 
 
 def build_model(model_cfg, task: Shape, kernel: str = "auto") -> SequenceModel:
-    """The model a config describes; `kernel` is train.rnn_kernel (auto: search/kernels.py's CPU path for the GRU
-    and the RNN where it is faster; torch: PyTorch's own)."""
+    """The model a config describes; `kernel` is train.rnn_kernel (auto: for the GRU and the RNN on the CPU the
+    fastest of PyTorch's own path and search/kernels.py's, measured at first use; torch: PyTorch's own; blas,
+    onednn: search/kernels.py's, its products through BLAS or oneDNN)."""
     cell = getattr(model_cfg.cell, "value", model_cfg.cell)
     return SequenceModel(cell, model_cfg.hidden_size, model_cfg.num_layers, model_cfg.dropout, task.n_outputs,
                          vocab_size=task.vocab_size, embedding_dim=model_cfg.embedding_dim,

@@ -1,6 +1,7 @@
 """search/kernels.py's GRU and RNN layers are nn.GRU and nn.RNN: the same parameters, outputs and gradients (float64,
-to 1e-12), layers 1 and 2, inter-layer dropout, an initial state, and padded batches of varying lengths as the
-trainer feeds them through SequenceModel; train.rnn_kernel=torch keeps PyTorch's own modules."""
+to 1e-12; float32 through oneDNN and BLAS), layers 1 and 2, inter-layer dropout, an initial state, and padded
+batches of varying lengths as the trainer feeds them through SequenceModel; train.rnn_kernel=auto measures which
+path is fastest and takes it; train.rnn_kernel=torch keeps PyTorch's own modules."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from search import kernels
-from search.kernels import CHUNK_ROWS, GRU_MAX_BATCH, ONEDNN_MIN_BATCH, FastGRU, FastRNN, kernel_of, onednn_steps
+from search.kernels import CHUNK_ROWS, MEASURED, ONEDNN_MIN_BATCH, FastGRU, FastRNN, kernel_of, measured_kernel
 from search.model import SequenceModel, build_model
 
 PAIRS = [(FastGRU, torch.nn.GRU), (FastRNN, torch.nn.RNN)]
@@ -33,6 +34,7 @@ def test_outputs_and_gradients_equal_pytorchs(fast, ref, layers, chunk_rows, mon
     torch.manual_seed(0)
     theirs = ref(5, 7, layers, batch_first=True).double()
     ours = fast(5, 7, layers, batch_first=True).double()
+    ours.kernel = "blas"  # float64: oneDNN cannot take it (auto might measure PyTorch's own path faster at this size)
     ours.load_state_dict(theirs.state_dict())
     assert list(ours.state_dict()) == list(theirs.state_dict())
     x = torch.randn(3, 11, 5, dtype=torch.double, requires_grad=True)
@@ -46,6 +48,7 @@ def test_inter_layer_dropout_draws_the_same_masks(fast, ref):
     torch.manual_seed(0)
     theirs, ours = ref(5, 7, 2, batch_first=True, dropout=0.5), fast(5, 7, 2, batch_first=True, dropout=0.5)
     ours.load_state_dict(theirs.state_dict())
+    ours.kernel = "blas"
     x = torch.randn(4, 9, 5)
     torch.manual_seed(1)
     a, _ = theirs(x)
@@ -58,7 +61,8 @@ def test_inter_layer_dropout_draws_the_same_masks(fast, ref):
 def test_sequence_model_on_padded_batches_of_varying_length(cell):
     torch.manual_seed(0)
     kwargs = dict(hidden_size=8, num_layers=2, dropout=0.0, n_outputs=2, vocab_size=30, embedding_dim=6)
-    ours, theirs = SequenceModel(cell, **kwargs).double(), SequenceModel(cell, kernel="torch", **kwargs).double()
+    ours = SequenceModel(cell, kernel="blas", **kwargs).double()
+    theirs = SequenceModel(cell, kernel="torch", **kwargs).double()
     theirs.load_state_dict(ours.state_dict())
     assert type(ours.rnn) is {"gru": FastGRU, "rnn": FastRNN}[cell]
     assert type(theirs.rnn) is {"gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
@@ -74,25 +78,57 @@ def test_sequence_model_on_padded_batches_of_varying_length(cell):
         assert torch.allclose(a, b, atol=1e-12, rtol=0)
 
 
-def test_large_gru_batches_without_onednn_take_pytorchs_path_and_the_kernel_is_named():
+def test_the_kernel_is_named():
     cpu = torch.device("cpu")
     gru = FastGRU(3, 4, 1, batch_first=True)
-    assert kernel_of(gru, cpu, GRU_MAX_BATCH) == "cellsearch GRU, oneDNN steps (search/kernels.py)"
-    assert kernel_of(gru, cpu, 1) == "cellsearch GRU (search/kernels.py)"
-    assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "cellsearch GRU, oneDNN steps (search/kernels.py)"
+    for kernel, name in (("blas", "cellsearch GRU, BLAS products (search/kernels.py)"),
+                         ("onednn", "cellsearch GRU, oneDNN products (search/kernels.py)"),
+                         ("torch", "PyTorch GRU (autograd steps)")):
+        gru.kernel = kernel
+        assert kernel_of(gru, cpu, 8) == name
+    gru.kernel = "onednn"
     with torch.backends.mkldnn.flags(enabled=False):
-        assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "PyTorch GRU (autograd steps)"
-    assert kernel_of(FastRNN(3, 4, 1, batch_first=True), cpu, 512) == "cellsearch RNN, oneDNN steps (search/kernels.py)"
+        assert kernel_of(gru, cpu, 8) == "cellsearch GRU, BLAS products (search/kernels.py)", "oneDNN turned off"
+    assert kernel_of(gru.double(), cpu, 8) == "cellsearch GRU, BLAS products (search/kernels.py)", "float64"
+    rnn = FastRNN(3, 4, 1, batch_first=True)
+    rnn.kernel = "blas"
+    assert kernel_of(rnn, cpu, 512) == "cellsearch RNN, BLAS products (search/kernels.py)"
     assert kernel_of(torch.nn.LSTM(3, 4, 1, batch_first=True), cpu, 8) == "oneDNN fused LSTM"
     assert kernel_of(torch.nn.GRU(3, 4, 1, batch_first=True), cpu, 8) == "PyTorch GRU (autograd steps)"
     assert kernel_of(gru, torch.device("cuda"), 8) == "cuDNN"
-    gru = gru.double()  # MKL's products: above GRU_MAX_BATCH rows PyTorch's own path
-    assert kernel_of(gru, cpu, GRU_MAX_BATCH) == "cellsearch GRU (search/kernels.py)"
-    assert kernel_of(gru, cpu, GRU_MAX_BATCH + 1) == "PyTorch GRU (autograd steps)"
-    reference = torch.nn.GRU(3, 4, 1, batch_first=True).double()
-    reference.load_state_dict(gru.state_dict())
-    x = torch.randn(GRU_MAX_BATCH + 1, 5, 3, dtype=torch.double)
-    assert torch.equal(gru(x)[0], reference(x)[0]), "above the threshold: nn.GRU's own computation, bit for bit"
+
+
+@pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
+def test_auto_measures_the_kernels_once_a_shape_and_takes_the_fastest(fast, ref):
+    """train.rnn_kernel=auto: the first batch of a shape times PyTorch's own path, BLAS's and oneDNN's (float32)
+    on a fresh module, leaves the caller's random numbers as they were, and runs the fastest from then on (a
+    cellsearch kernel only under PROBE_MARGIN of PyTorch's time); batches rounded up to the same power of 2 share
+    the measurement; auto's outputs are the chosen kernel's, bit for bit."""
+    torch.manual_seed(0)
+    ours, chosen = fast(6, 9, 2, batch_first=True), fast(6, 9, 2, batch_first=True)
+    chosen.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 13, 6)
+    MEASURED.clear()
+    state = torch.get_rng_state()
+    with torch.inference_mode():  # as an evaluation runs it: the measurement still takes gradients
+        out, _ = ours(x)
+    assert torch.equal(torch.get_rng_state(), state), "the measurement drew from the caller's random numbers"
+    found, = MEASURED.values()
+    assert found.rows == 4 and found.steps == 64 and list(found.ms) == ["torch", "blas", "onednn"]
+    assert all(ms > 0 for ms in found.ms.values())
+    fastest = min(("blas", "onednn"), key=found.ms.__getitem__)
+    assert found.kernel == (fastest if found.ms[fastest] < kernels.PROBE_MARGIN * found.ms["torch"] else "torch")
+    chosen.kernel = found.kernel
+    assert torch.equal(out, chosen(x)[0])
+    assert measured_kernel(ours, 4) is found and len(MEASURED) == 1, "measured once a shape"
+    measured_kernel(ours, 5)
+    assert len(MEASURED) == 2 and list(MEASURED.values())[1].rows == 8
+    double = measured_kernel(fast(6, 9, 2, batch_first=True).double(), 4)
+    assert list(double.ms) == ["torch", "blas"], "float64: oneDNN cannot take it"
+    cell = ref.__name__
+    assert kernel_of(ours, torch.device("cpu"), 3) == {
+        "torch": f"PyTorch {cell} (autograd steps)", "blas": f"cellsearch {cell}, BLAS products (search/kernels.py)",
+        "onednn": f"cellsearch {cell}, oneDNN products (search/kernels.py)"}[found.kernel]
 
 
 def test_train_rnn_kernel_torch_builds_pytorchs_modules():
@@ -101,25 +137,28 @@ def test_train_rnn_kernel_torch_builds_pytorchs_modules():
 
     cfg = OmegaConf.create({"cell": "gru", "hidden_size": 4, "num_layers": 1, "dropout": 0.0, "embedding_dim": 8,
                             "forget_bias": 1.0})
-    assert type(build_model(cfg, Shape()).rnn) is FastGRU
+    assert type(build_model(cfg, Shape()).rnn) is FastGRU and build_model(cfg, Shape()).rnn.kernel == "auto"
+    assert build_model(cfg, Shape(), "onednn").rnn.kernel == "onednn"
     assert type(build_model(cfg, Shape(), "torch").rnn) is torch.nn.GRU
 
 
+@pytest.mark.parametrize("kernel", ["blas", "onednn"])
 @pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
-def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
-    """From ONEDNN_MIN_BATCH rows in float32 each step's product runs through oneDNN's packed weights (private ops of
-    PyTorch's compiler: this fails if a PyTorch release renames them, and the layers would silently take addmm); at
-    batch 1 through addmm, in float32 too."""
-    assert torch.backends.mkldnn.is_available() and onednn_steps(ONEDNN_MIN_BATCH, torch.float32)
-    assert not onednn_steps(ONEDNN_MIN_BATCH - 1, torch.float32) and not onednn_steps(64, torch.float64)
+def test_float32_batches_equal_pytorchs(fast, ref, kernel):
+    """onednn: the products over all steps through oneDNN's matmul and, from ONEDNN_MIN_BATCH rows, each step's
+    product through oneDNN's packed weights (private ops of PyTorch's compiler: this fails if a PyTorch release
+    renames them); at batch 1 the steps through addmm. blas: every product through torch.mm / addmm."""
+    assert torch.backends.mkldnn.is_available() and kernels.onednn_available(torch.float32)
+    assert kernels.onednn_steps(ONEDNN_MIN_BATCH) and not kernels.onednn_steps(ONEDNN_MIN_BATCH - 1)
+    assert not kernels.onednn_available(torch.float64)
     with torch.backends.mkldnn.flags(enabled=False):
-        assert not onednn_steps(64, torch.float32), "oneDNN turned off by the user: addmm"
+        assert not kernels.onednn_available(torch.float32), "oneDNN turned off by the user"
     torch.manual_seed(0)
     theirs = ref(6, 40, 2, batch_first=True)
     ours = fast(6, 40, 2, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
-    # batch 1: addmm's steps, in float32 too; above GRU_MAX_BATCH the GRU's too (oneDNN's products)
-    for batch in (1, ONEDNN_MIN_BATCH, ONEDNN_MIN_BATCH + 1, 2 * ONEDNN_MIN_BATCH + 1, GRU_MAX_BATCH + 1):
+    ours.kernel = kernel
+    for batch in (1, ONEDNN_MIN_BATCH, ONEDNN_MIN_BATCH + 1, 2 * ONEDNN_MIN_BATCH + 1, 33):
         x = torch.randn(batch, 30, 6, requires_grad=True)
         h0 = torch.randn(2, batch, 40, requires_grad=True)
         for a, b in zip(_grads(theirs, x, h0), _grads(ours, x, h0), strict=True):
@@ -135,5 +174,3 @@ def test_float32_batches_through_onednn_steps_equal_pytorchs(fast, ref):
         grads.append([p.grad.clone() for p in module.parameters()])
     for a, b in zip(*grads, strict=True):
         assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
-    assert "oneDNN steps" in kernel_of(ours, torch.device("cpu"), ONEDNN_MIN_BATCH)
-    assert "oneDNN" not in kernel_of(ours, torch.device("cpu"), 1)

@@ -262,61 +262,67 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Measurement:
-    """What a module's kernel was chosen from: each candidate's median ms of one forward + backward of `rows` x
-    `steps` random inputs through a fresh module of the same shape."""
+    """What a module's kernel was chosen from: each candidate's median ms of one forward (+ backward, where
+    `backward`) of `rows` x `steps` random inputs through a fresh module of the same shape."""
     kernel: str
     ms: dict[str, float]
     rows: int
     steps: int
+    backward: bool
 
 
-MEASURED: dict[tuple, Measurement] = {}  # in this process, by (mode, input, hidden, layers, rows, dtype, threads)
+MEASURED: dict[tuple, Measurement] = {}  # in this process, by (mode, input, hidden, layers, rows, dtype, threads,
+# backward)
 
 
-def measured_kernel(module: nn.RNNBase, batch: int) -> Measurement:
-    """The kernel (torch, blas or onednn) that trains `module` fastest at `batch` rows on this CPU, measured once per
+def measured_kernel(module: nn.RNNBase, batch: int, backward: bool | None = None) -> Measurement:
+    """The kernel (torch, blas or onednn) that runs `module` fastest at `batch` rows on this CPU, measured once per
     process and shape (batch rounded up to a power of 2), as torch.backends.cudnn.benchmark chooses convolutions: a
     fresh module of the same shape (its own random numbers, the caller's random state untouched) times one forward +
-    backward of each kernel, interleaved round by round, and a cellsearch kernel is chosen only where it took under
-    PROBE_MARGIN of PyTorch's time. Which one is faster depends on the CPU: the products over all steps were 1.8 -
-    2.9x faster through oneDNN on an AMD EPYC and 1.1 - 1.7x faster through MKL on an Intel Xeon, and the GRU at
-    batch 128 was faster than nn.GRU's own path on the first and slower on the second."""
+    backward of each kernel (forward only where `backward` is False; None: whether gradients are on, so an
+    evaluation under no_grad is timed as it runs), interleaved round by round, and a cellsearch kernel is chosen
+    only where it took under PROBE_MARGIN of PyTorch's time. Which one is faster depends on the CPU: the products
+    over all steps were 1.8 - 2.9x faster through oneDNN on an AMD EPYC and 1.1 - 1.7x faster through MKL on an
+    Intel Xeon, and the GRU at batch 128 was faster than nn.GRU's own path on the first and slower on the second."""
     rows = 1 << (max(batch, 1) - 1).bit_length()
     dtype = module.weight_hh_l0.dtype
-    key = (module.mode, module.input_size, module.hidden_size, module.num_layers, rows, dtype, torch.get_num_threads())
+    backward = torch.is_grad_enabled() if backward is None else backward
+    shape = (module.input_size, module.hidden_size, module.num_layers)
+    key = (module.mode, *shape, rows, dtype, torch.get_num_threads(), backward)
     if key not in MEASURED:
-        MEASURED[key] = _measure(type(module), module.input_size, module.hidden_size, module.num_layers, rows, dtype)
-        found = MEASURED[key]
-        log.info("%s(%d -> %d, %d layer(s)) at batch %d on the CPU: %s, ms of a forward + backward over %d steps %s",
-                 module.mode, module.input_size, module.hidden_size, module.num_layers, rows, found.kernel,
-                 found.steps, ", ".join(f"{k} {v:.1f}" for k, v in found.ms.items()))
+        MEASURED[key] = found = _measure(type(module), *shape, rows, dtype, backward)
+        log.info("%s(%d -> %d, %d layer(s)) at batch %d on the CPU: %s, ms of a forward%s over %d steps %s",
+                 module.mode, *shape, rows, found.kernel, " + backward" if backward else "", found.steps,
+                 ", ".join(f"{k} {v:.1f}" for k, v in found.ms.items()))
     return MEASURED[key]
 
 
-def _measure(cls: type, input_size: int, hidden_size: int, num_layers: int, rows: int,
-             dtype: torch.dtype) -> Measurement:
+def _measure(cls: type, input_size: int, hidden_size: int, num_layers: int, rows: int, dtype: torch.dtype,
+             backward: bool) -> Measurement:
     steps = max(8, min(PROBE_STEPS, CHUNK_ROWS // rows))
     candidates = ["torch", "blas"] + (["onednn"] if onednn_available(dtype) else [])
     times: dict[str, list[float]] = {kernel: [] for kernel in candidates}
-    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.set_grad_enabled(backward):
         probe = cls(input_size, hidden_size, num_layers, batch_first=True, dtype=dtype)
-        x = torch.randn(rows, steps, input_size, dtype=dtype, requires_grad=True)
+        x = torch.randn(rows, steps, input_size, dtype=dtype, requires_grad=backward)
         for i in range(PROBE_ROUNDS + 1):
             for kernel in candidates:
                 probe.kernel = kernel
                 start = time.perf_counter()
                 out, _ = probe(x)
-                out.sum().backward()
+                if backward:
+                    out.sum().backward()
                 if i:  # the first round is a warm-up
                     times[kernel].append(time.perf_counter() - start)
     ms = {kernel: 1000 * statistics.median(t) for kernel, t in times.items()}
     fastest = min(candidates[1:], key=ms.__getitem__)
-    return Measurement(fastest if ms[fastest] < PROBE_MARGIN * ms["torch"] else "torch", ms, rows, steps)
+    return Measurement(fastest if ms[fastest] < PROBE_MARGIN * ms["torch"] else "torch", ms, rows, steps, backward)
 
 
 def kernel_of(rnn: nn.Module, device: torch.device, batch: int) -> str:
     """Which kernel a recurrent module trains with at `batch` rows, in words (stored with each trial, shown in the
-    report); for train.rnn_kernel=auto on the CPU this measures it (measured_kernel) if nothing has yet."""
+    report); for train.rnn_kernel=auto on the CPU this measures it (measured_kernel, forward + backward) if nothing
+    has yet."""
     cell = next(c.__name__ for c in (nn.LSTM, nn.GRU, nn.RNN) if isinstance(rnn, c)) if isinstance(
         rnn, nn.RNNBase) else type(rnn).__name__
     if device.type == "cuda":
@@ -324,7 +330,7 @@ def kernel_of(rnn: nn.Module, device: torch.device, batch: int) -> str:
     if isinstance(rnn, nn.LSTM):
         return "oneDNN fused LSTM" if device.type == "cpu" else f"{cell} ({device.type})"
     if isinstance(rnn, FastRecurrent) and device.type == "cpu":
-        kernel = rnn.kernel_for(batch)
+        kernel = rnn.kernel_for(batch, backward=True)
         if kernel != "torch":
             return f"cellsearch {cell}, {'oneDNN' if kernel == 'onednn' else 'BLAS'} products (search/kernels.py)"
     return f"PyTorch {cell} ({'autograd steps' if device.type == 'cpu' else device.type})"
@@ -341,12 +347,12 @@ class FastRecurrent:
         return (self.batch_first and self.bias and not self.bidirectional and not self.proj_size
                 and self.mode in _LAYERS)
 
-    def kernel_for(self, batch: int) -> str:
-        """torch, blas or onednn: the path a CPU batch of `batch` rows takes."""
+    def kernel_for(self, batch: int, backward: bool | None = None) -> str:
+        """torch, blas or onednn: the path a CPU batch of `batch` rows takes (auto: see measured_kernel)."""
         if self.kernel == "torch" or not self.supports_fast_path():
             return "torch"
         if self.kernel == "auto":
-            return measured_kernel(self, batch).kernel
+            return measured_kernel(self, batch, backward).kernel
         return "onednn" if self.kernel == "onednn" and onednn_available(self.weight_hh_l0.dtype) else "blas"
 
     def forward(self, x, hx=None):

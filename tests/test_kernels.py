@@ -101,28 +101,38 @@ def test_the_kernel_is_named():
 @pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
 def test_auto_measures_the_kernels_once_a_shape_and_takes_the_fastest(fast, ref):
     """train.rnn_kernel=auto: the first batch of a shape times PyTorch's own path, BLAS's and oneDNN's (float32)
-    on a fresh module, leaves the caller's random numbers as they were, and runs the fastest from then on (a
-    cellsearch kernel only under PROBE_MARGIN of PyTorch's time); batches rounded up to the same power of 2 share
-    the measurement; auto's outputs are the chosen kernel's, bit for bit."""
+    on a fresh module, forward + backward (forward only where gradients are off, as in an evaluation), leaves the
+    caller's random numbers as they were, and runs the fastest from then on (a cellsearch kernel only under
+    PROBE_MARGIN of PyTorch's time); batches rounded up to the same power of 2 share the measurement; auto's outputs
+    are the chosen kernel's, bit for bit."""
     torch.manual_seed(0)
     ours, chosen = fast(6, 9, 2, batch_first=True), fast(6, 9, 2, batch_first=True)
     chosen.load_state_dict(ours.state_dict())
     x = torch.randn(3, 13, 6)
     MEASURED.clear()
     state = torch.get_rng_state()
-    with torch.inference_mode():  # as an evaluation runs it: the measurement still takes gradients
-        out, _ = ours(x)
+    with torch.inference_mode():  # as an evaluation runs it: timed forward only
+        evaluated, _ = ours(x)
     assert torch.equal(torch.get_rng_state(), state), "the measurement drew from the caller's random numbers"
-    found, = MEASURED.values()
-    assert found.rows == 4 and found.steps == 64 and list(found.ms) == ["torch", "blas", "onednn"]
+    forward_only, = MEASURED.values()
+    assert not forward_only.backward and forward_only.rows == 4
+    out, _ = ours(x)
+    out.sum().backward()
+    assert torch.equal(torch.get_rng_state(), state)
+    assert len(MEASURED) == 2
+    found = measured_kernel(ours, 4)
+    assert found.backward and found.rows == 4 and found.steps == 64 and list(found.ms) == ["torch", "blas", "onednn"]
     assert all(ms > 0 for ms in found.ms.values())
     fastest = min(("blas", "onednn"), key=found.ms.__getitem__)
     assert found.kernel == (fastest if found.ms[fastest] < kernels.PROBE_MARGIN * found.ms["torch"] else "torch")
     chosen.kernel = found.kernel
     assert torch.equal(out, chosen(x)[0])
-    assert measured_kernel(ours, 4) is found and len(MEASURED) == 1, "measured once a shape"
+    chosen.kernel = forward_only.kernel
+    with torch.inference_mode():
+        assert torch.equal(evaluated, chosen(x)[0])
+    assert measured_kernel(ours, 3) is found and len(MEASURED) == 2, "measured once a shape"
     measured_kernel(ours, 5)
-    assert len(MEASURED) == 2 and list(MEASURED.values())[1].rows == 8
+    assert len(MEASURED) == 3 and list(MEASURED.values())[2].rows == 8
     double = measured_kernel(fast(6, 9, 2, batch_first=True).double(), 4)
     assert list(double.ms) == ["torch", "blas"], "float64: oneDNN cannot take it"
     cell = ref.__name__

@@ -55,9 +55,7 @@ class _GRULayer(torch.autograd.Function):
         ctx.onednn = onednn
         gi = _affine(x.reshape(steps * batch, -1), w_ih, b_ih, onednn).view(steps, batch, 3 * hidden)
         packed = _packed(w_hh, batch, onednn)
-        # addmm's steps (batch 1, float64, no oneDNN) multiply by W_hh.T laid out contiguously: measured 3 - 5 % of a
-        # layer's time faster at batch 1 than through the transposed view, forwards and (as its transpose) backwards
-        w_hh_t = w_hh.detach().t().contiguous() if packed is None else None
+        w_hh_t = _step_weight(w_hh, batch) if packed is None else None
         states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output: the backward's h_prevs as a view
         states[0] = h0
         # every step's gate pre-activations, seeded before the loop with what does not depend on h (r's and z's input
@@ -81,12 +79,12 @@ class _GRULayer(torch.autograd.Function):
             rz_t[t].sigmoid_()
             torch.addcmul(gi_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
             h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])  # h' = n + z (h - n)
-        ctx.save_for_backward(x, w_ih, w_hh, w_hh_t, states, gates, n)
+        ctx.save_for_backward(x, w_ih, w_hh, states, gates, n)
         return states[1:], h.clone()
 
     @staticmethod
     def backward(ctx, grad_out, grad_h):
-        x, w_ih, w_hh, w_hh_t, states, gates, n = ctx.saved_tensors
+        x, w_ih, w_hh, states, gates, n = ctx.saved_tensors
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         onednn = ctx.onednn and onednn_available(x.dtype)  # as the forward's, unless the user turned oneDNN off since
@@ -105,11 +103,10 @@ class _GRULayer(torch.autograd.Function):
         d_t, d_col, coef_t, z_t = _steps(d_states), _steps(d_states.unsqueeze(2)), _steps(coef), _steps(z)
         d_gh_t, d_gh_rows = _steps(d_gh), _steps(d_gh.view(steps, batch, 3 * hidden))
         packed = _packed(w_hh, batch, onednn, transposed=True)
-        w_hh_nt = w_hh_t.t() if w_hh_t is not None else w_hh  # None where the forward took oneDNN's steps
         for t in range(steps - 1, -1, -1):
             torch.mul(d_col[t + 1], coef_t[t], out=d_gh_t[t])
             if packed is None:
-                d_t[t].addcmul_(d_t[t + 1], z_t[t]).addmm_(d_gh_rows[t], w_hh_nt)
+                d_t[t].addcmul_(d_t[t + 1], z_t[t]).addmm_(d_gh_rows[t], w_hh)
             else:
                 torch.addcmul(_linear_plus(d_gh_rows[t], d_t[t], packed, None, "add"), d_t[t + 1], z_t[t], out=d_t[t])
         rows = steps * batch
@@ -127,7 +124,8 @@ class _RNNLayer(torch.autograd.Function):
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
         ctx.onednn = onednn
-        w_hh_t, packed = w_hh.t(), _packed(w_hh, batch, onednn)
+        packed = _packed(w_hh, batch, onednn)
+        w_hh_t = _step_weight(w_hh, batch) if packed is None else None
         states = x.new_empty(steps + 1, batch, hidden)  # h0, then each step's output (as the GRU's)
         states[0] = h0
         # each step's output seeded with its input part and both biases; the step adds W_hh h in place, then tanh
@@ -179,6 +177,15 @@ def _state_grads(states: torch.Tensor, grad_out: torch.Tensor | None, grad_h: to
     if grad_h is not None:
         d_states[-1] += grad_h
     return d_states
+
+
+def _step_weight(weight: torch.Tensor, batch: int) -> torch.Tensor:
+    """W.T for addmm's steps (h @ W.T), laid out contiguously from CONTIGUOUS_MIN_BATCH rows: through the transposed
+    view MKL ran a step's product 2 - 2.4x slower at 4 - 8 rows on the Intel Xeon (the GRU's [8, 520] x [520, 1560]:
+    320 us against 145) and as fast at 1 - 2 rows, where the copy (3.2 - 3.7 MB a layer call) cost the RNN 3 - 7 %.
+    The backward's products (g @ W) take W itself, contiguous already."""
+    weight = weight.detach().t()
+    return weight.contiguous() if batch >= CONTIGUOUS_MIN_BATCH else weight
 
 
 def _packed(weight: torch.Tensor, batch: int, onednn: bool, transposed: bool = False) -> torch.Tensor | None:
@@ -252,6 +259,7 @@ try:
 except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
     _linear = _linear_plus = _reorder = None
 ONEDNN_MIN_BATCH = 2  # rows from which oneDNN's packed recurrent product was measured faster than addmm's
+CONTIGUOUS_MIN_BATCH = 3  # rows from which addmm's steps multiply by a contiguous copy of W.T (see _step_weight)
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
 CHUNK_ROWS = 4096  # rows (steps x batch) a layer call takes at once; longer sequences go through in chunks of steps
 PROBE_STEPS = 64  # the most steps a measurement's sequences have (fewer above CHUNK_ROWS // PROBE_STEPS rows)

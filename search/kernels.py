@@ -12,7 +12,8 @@ weight gradients step by step. Here each layer is one torch.autograd.Function:
   PyTorch's compiler does for linear layers. Which is faster depends on the CPU (one thread, the 1M-weight GRU's
   shapes): on an AMD EPYC MKL's sgemm was 1.8 - 2.9x slower than oneDNN and the packed step product 1.6 - 2.5x faster
   than addmm at 2 - 3 rows; on an Intel Xeon (Sapphire Rapids) MKL was 1.1 - 1.7x faster than oneDNN and addmm's
-  step product 1.2 - 1.4x faster than the packed one. So the kernel is measured, not assumed (measured_kernel);
+  step product 1.0 - 1.4x faster than the packed one (1 - 128 rows). So the kernel is measured, not assumed
+  (measured_kernel);
 - a sequence of more than CHUNK_ROWS rows (steps x batch) goes through a layer in chunks of steps, each from the
   state the one before ended in, so that its buffers stay in cache (AMD EPYC, batch 128 on 200 steps: 0.58 of
   nn.GRU's time chunked, 1.21 whole).

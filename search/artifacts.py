@@ -121,6 +121,7 @@ def load_model(trial: optuna.trial.FrozenTrial, task: Task, store: FileSystemArt
         path = os.path.join(folder, "model.pt")
         download_artifact(artifact_store=store, file_path=path, artifact_id=trial.user_attrs[MODEL_ARTIFACT])
         saved = torch.load(path, weights_only=True)
-    model = build_model(OmegaConf.create(saved["config"]).model, task)
+    config = OmegaConf.create(saved["config"])
+    model = build_model(config.model, task, config.get("train", {}).get("rnn_kernel", "auto"))
     model.load_state_dict(saved["state_dict"])
     return model.eval()

@@ -27,9 +27,11 @@ nn.GRU applies it (to every layer's output but the last, in training).
 state_dict, parameters, flatten_parameters and cuDNN on a GPU are PyTorch's own; only its CPU forward differs.
 `train.rnn_kernel` chooses: `auto` times, at the first batch of each shape on the CPU, PyTorch's own path and these
 layers with BLAS's and with oneDNN's products, and trains with the fastest (measured_kernel; a cellsearch kernel only
-where it took under PROBE_MARGIN of PyTorch's time), as torch.backends.cudnn.benchmark does for convolutions;
-`torch` keeps nn.GRU / nn.RNN's own path throughout; `blas` and `onednn` fix these layers' products (repeatable
-float for float; auto's choice may differ between runs where two kernels are within noise). Measured with
+where it took under PROBE_MARGIN of PyTorch's time), as torch.backends.cudnn.benchmark does for convolutions; the
+measurement is kept on disk (measurements_file), so one machine chooses alike run after run and the same seed gives
+the same numbers, and a trial pins the kernel and stores it in its config (pin_kernel), so a replay or a
+re-evaluation elsewhere trains with the same one; `torch` keeps nn.GRU / nn.RNN's own path throughout; `blas` and
+`onednn` fix these layers' products (the kernels agree to float rounding, not bit for bit). Measured with
 tests/benchmarks/bench_kernels.py (one thread, 1M weights, float32, batch 1 - 128): on the AMD EPYC the layers
 took 0.24 - 0.65 of nn.GRU's / nn.RNN's time at every batch; on the Intel Xeon the GRU was slower than nn.GRU from
 batch 64, where auto keeps nn.GRU's path. At batch 1 a step's recurrent GEMV reads the whole 3.2 MB weight matrix
@@ -39,11 +41,16 @@ one multiplication a step in the GRU's backward.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import platform
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import filelock
 import torch
 from torch import nn
 
@@ -281,7 +288,7 @@ class Measurement:
 
 
 MEASURED: dict[tuple, Measurement] = {}  # in this process, by (mode, input, hidden, layers, rows, dtype, threads,
-# backward)
+# backward); on disk (stored_measurement) also by CPU, PyTorch and cellsearch version
 
 
 def measured_kernel(module: nn.RNNBase, batch: int, backward: bool | None = None) -> Measurement:
@@ -299,11 +306,55 @@ def measured_kernel(module: nn.RNNBase, batch: int, backward: bool | None = None
     shape = (module.input_size, module.hidden_size, module.num_layers)
     key = (module.mode, *shape, rows, dtype, torch.get_num_threads(), backward)
     if key not in MEASURED:
-        MEASURED[key] = found = _measure(type(module), *shape, rows, dtype, backward)
+        MEASURED[key] = found = stored_measurement(key, lambda: _measure(type(module), *shape, rows, dtype, backward))
         log.info("%s(%d -> %d, %d layer(s)) at batch %d on the CPU: %s, ms of a forward%s over %d steps %s",
                  module.mode, *shape, rows, found.kernel, " + backward" if backward else "", found.steps,
                  ", ".join(f"{k} {v:.1f}" for k, v in found.ms.items()))
     return MEASURED[key]
+
+
+def measurements_file() -> Path:
+    """Where measured kernels are kept between runs: $CELLSEARCH_CACHE_DIR, else $XDG_CACHE_HOME/cellsearch, else
+    ~/.cache/cellsearch; kernels.json (delete it to measure again)."""
+    root = os.environ.get("CELLSEARCH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cellsearch")
+    return Path(root) / "kernels.json"
+
+
+def stored_measurement(key: tuple, measure) -> Measurement:
+    """The measurement of `key` on this CPU as first taken here, from measurements_file(), else `measure()` stored
+    there: so that the same seed trains with the same kernel, hence the same numbers, run after run on one machine
+    (the kernels agree to float rounding only, and a timing near a tie could choose either). Workers measure one at
+    a time (a lock beside the file). An unusable file (unwritable folder, a damaged file) measures in this process
+    only."""
+    import search  # the package's version: a new release measures again
+
+    name = " | ".join(map(str, (_cpu_name(), f"torch {torch.__version__}", f"cellsearch {search.__version__}", *key)))
+    path = measurements_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with filelock.FileLock(f"{path}.lock", timeout=600):
+            table = json.loads(path.read_text()) if path.exists() else {}
+            if name in table:
+                return Measurement(**table[name])
+            found = measure()
+            table[name] = asdict(found)
+            part = path.with_name(f"{path.name}.{os.getpid()}.part")
+            part.write_text(json.dumps(table, indent=1))
+            os.replace(part, path)  # whole or not at all
+            return found
+    except (OSError, ValueError, TypeError, filelock.Timeout) as e:
+        log.warning("kernel measurements not kept between runs (%s: %s): measuring in this process",
+                    type(e).__name__, e)
+        return measure()
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def _measure(cls: type, input_size: int, hidden_size: int, num_layers: int, rows: int, dtype: torch.dtype,
@@ -345,6 +396,16 @@ def kernel_of(rnn: nn.Module, device: torch.device, batch: int) -> str:
     return f"PyTorch {cell} ({'autograd steps' if device.type == 'cpu' else device.type})"
 
 
+def pin_kernel(rnn: nn.Module, device: torch.device, batch: int) -> str | None:
+    """A trial's recurrent kernel fixed before it trains: train.rnn_kernel=auto on the CPU becomes the kernel measured
+    fastest at the trial's batch size (torch, blas or onednn), which its training and evaluation batches then all
+    take and which the trial stores in its config, so that a replay or a re-evaluation trains with the same one (the
+    kernels agree to float rounding only). Returns the module's kernel setting (None for a module without one)."""
+    if isinstance(rnn, FastRecurrent) and device.type == "cpu" and rnn.kernel == "auto":
+        rnn.kernel = rnn.kernel_for(batch, backward=True)
+    return getattr(rnn, "kernel", None) if isinstance(rnn, FastRecurrent) else None
+
+
 class FastRecurrent:
     """Mixed into nn.GRU / nn.RNN (FastGRU, FastRNN): their CPU forward through the layers above. `kernel` is
     train.rnn_kernel: auto (measured_kernel), torch (PyTorch's own path), blas or onednn (the layers above, their
@@ -358,6 +419,8 @@ class FastRecurrent:
 
     def kernel_for(self, batch: int, backward: bool | None = None) -> str:
         """torch, blas or onednn: the path a CPU batch of `batch` rows takes (auto: see measured_kernel)."""
+        if self.kernel not in ("auto", "torch", "blas", "onednn"):
+            raise ValueError(f"rnn kernel {self.kernel!r}: use auto, torch, blas or onednn")
         if self.kernel == "torch" or not self.supports_fast_path():
             return "torch"
         if self.kernel == "auto":
@@ -370,7 +433,7 @@ class FastRecurrent:
         kernel = self.kernel_for(x.shape[0])
         if kernel == "torch":
             return super().forward(x, hx)
-        onednn = kernel == "onednn"
+        onednn = kernel == "onednn" and onednn_available(x.dtype)  # oneDNN may have been turned off since measured
         layer = _LAYERS[self.mode]
         batch = x.shape[0]
         if hx is None:

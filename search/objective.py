@@ -55,6 +55,14 @@ def resolved(cfg: DictConfig) -> dict:
     return mask_all(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
 
 
+def with_kernel(config: dict, kernel: str | None) -> dict:
+    """The stored config with train.rnn_kernel as the trial trains (auto pinned to the kernel measured fastest,
+    search/kernels.py's pin_kernel), so that a replay or a re-evaluation takes the same kernel."""
+    if kernel in (None, "auto") or "train" not in config:
+        return config
+    return {**config, "train": {**config["train"], "rnn_kernel": kernel}}
+
+
 _CPU_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "DefaultCPUAllocator")
 
 
@@ -84,6 +92,8 @@ def make_objective(cfg: DictConfig, task: Task, device: torch.device,
         config = resolved(trial_cfg)
 
         def on_start(model: SequenceModel) -> None:
+            nonlocal config  # stored, and saved with the model, with the kernel the trial trains with
+            config = with_kernel(config, getattr(model.rnn, "kernel", None))
             for key, value in {
                 CELL: trial_cfg.model.cell.value,
                 HIDDEN_SIZE_USED: trial_cfg.model.hidden_size,

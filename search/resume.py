@@ -20,7 +20,8 @@ from search.tasks import Task
 
 COST_ONLY = ("search.", "storage.", "tracking.", "cluster.", "sampler.", "pruner.", "workers", "seed", "stage", "trial",
              "train.device",
-             "train.devices", "train.threads", "train.amp", "dataset.path")
+             "train.devices", "train.threads", "train.amp", "train.rnn_kernel", "dataset.path")  # rnn_kernel: the same
+# model through another kernel (search/kernels.py); each trial stores the one it trained with (auto pinned)
 SHOWN = ("compare.strategy", "sampler.", "pruner.", "workers", "train.device", "train.devices", "train.threads",
          "train.amp")
 

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from search import interrupt
 from search.devices import mixed_precision
+from search.kernels import pin_kernel
 from search.model import SequenceModel, build_model, detach
 from search.tasks import Task
 
@@ -155,6 +156,7 @@ def train_config(trial_cfg: DictConfig, task: Task, seed: int, device: torch.dev
     """Train one configuration with one seed (init, data order and dropout all follow it)."""
     torch.manual_seed(seed)
     model = build_model(trial_cfg.model, task, trial_cfg.train.get("rnn_kernel", "auto"))
+    pin_kernel(model.rnn, device, trial_cfg.train.batch_size)  # auto: measured now, outside the epochs' timing
     on_start(model)
     seq_len = trial_cfg.dataset.seq_len
     result = fit(model, task, seq_len, trial_cfg.train, device, torch.Generator().manual_seed(seed), on_epoch)

@@ -4,11 +4,16 @@ servers (skipped when absent, failed when CI requires them). Plain helpers are i
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from support import require_data, service_or_skip
+
+# the kernel measurements (search/kernels.py) of this test session in a folder of its own, shared with the runs the
+# tests start (they inherit the environment), not the user's cache
+os.environ["CELLSEARCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="cellsearch-test-cache-")
 
 
 @pytest.fixture

@@ -5,6 +5,10 @@ path is fastest and takes it; train.rnn_kernel=torch keeps PyTorch's own modules
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -12,6 +16,7 @@ from omegaconf import OmegaConf
 from search import kernels
 from search.kernels import CHUNK_ROWS, MEASURED, ONEDNN_MIN_BATCH, FastGRU, FastRNN, kernel_of, measured_kernel
 from search.model import SequenceModel, build_model
+from search.objective import with_kernel
 
 PAIRS = [(FastGRU, torch.nn.GRU), (FastRNN, torch.nn.RNN)]
 
@@ -184,3 +189,60 @@ def test_float32_batches_equal_pytorchs(fast, ref, kernel):
         grads.append([p.grad.clone() for p in module.parameters()])
     for a, b in zip(*grads, strict=True):
         assert torch.allclose(a, b, atol=1e-5 * (1 + a.abs().max()), rtol=0), (a - b).abs().max()
+
+
+def test_a_trial_pins_auto_to_the_measured_kernel_and_stores_it():
+    """auto becomes the kernel measured at the trial's batch size before it trains, on the CPU only; the stored
+    config then names it, so that a replay or a re-evaluation trains with the same kernel (they agree to float
+    rounding only)."""
+    cpu = torch.device("cpu")
+    gru = FastGRU(4, 6, 1, batch_first=True)
+    assert kernels.pin_kernel(gru, torch.device("cuda"), 8) == "auto", "cuDNN on a GPU: nothing to measure"
+    assert kernels.pin_kernel(gru, cpu, 8) == measured_kernel(gru, 8).kernel == gru.kernel
+    gru.kernel = "onednn"
+    assert kernels.pin_kernel(gru, cpu, 8) == "onednn", "a kernel the user chose stays"
+    assert kernels.pin_kernel(torch.nn.LSTM(4, 6, 1, batch_first=True), cpu, 8) is None
+    config = {"train": {"rnn_kernel": "auto", "lr": 0.1}, "seed": 1}
+    assert with_kernel(config, "blas") == {"train": {"rnn_kernel": "blas", "lr": 0.1}, "seed": 1}
+    assert config["train"]["rnn_kernel"] == "auto" and with_kernel(config, None) is config
+    gru.kernel = "cudnn"
+    with pytest.raises(ValueError, match="use auto, torch, blas or onednn"):
+        gru(torch.randn(2, 3, 4))
+
+
+def test_auto_that_measured_onednn_takes_blas_once_onednn_is_turned_off(monkeypatch):
+    torch.manual_seed(0)
+    ours, blas = FastGRU(4, 6, 1, batch_first=True), FastGRU(4, 6, 1, batch_first=True)
+    blas.load_state_dict(ours.state_dict())
+    blas.kernel = "blas"
+    x = torch.randn(2, 5, 4)
+    MEASURED.clear()
+    measured_kernel(ours, 2)
+    key, = MEASURED
+    MEASURED[key] = kernels.Measurement("onednn", {"torch": 2.0, "blas": 1.5, "onednn": 1.0}, 2, 64, True)
+    calls = []
+    linear = kernels._linear
+    monkeypatch.setattr(kernels, "_linear", lambda *a: calls.append(1) or linear(*a))
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert torch.equal(ours(x)[0], blas(x)[0]) and not calls
+    ours(x)
+    assert calls, "with oneDNN on: its products"
+
+
+def test_measurements_are_kept_between_runs_on_one_machine(tmp_path, monkeypatch):
+    """A measurement taken by one process is the next one's: the same seed then trains with the same kernel, and
+    the same numbers, run after run (the kernels agree to float rounding only). An unusable cache still measures."""
+    monkeypatch.setenv("CELLSEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    code = ("import torch; from search.kernels import FastRNN, measured_kernel; "
+            "print(measured_kernel(FastRNN(3, 5, 1, batch_first=True), 6).ms)")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert kernels.measurements_file() == tmp_path / "cache" / "kernels.json"
+    stored, = json.loads(kernels.measurements_file().read_text()).values()
+    assert str(stored["ms"]) == first.strip() and stored["rows"] == 8
+    MEASURED.clear()
+    again = measured_kernel(FastRNN(3, 5, 1, batch_first=True), 7)
+    assert again == kernels.Measurement(**stored), "read back, not measured again"
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("CELLSEARCH_CACHE_DIR", str(tmp_path / "file"))  # not a folder
+    MEASURED.clear()
+    assert measured_kernel(FastRNN(3, 5, 1, batch_first=True), 7).ms != stored["ms"], "measured in this process"

@@ -41,6 +41,7 @@ one multiplication a step in the GRU's backward.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -273,6 +274,8 @@ CHUNK_ROWS = 4096  # rows (steps x batch) a layer call takes at once; longer seq
 PROBE_STEPS = 64  # the most steps a measurement's sequences have (fewer above CHUNK_ROWS // PROBE_STEPS rows)
 PROBE_ROUNDS = 3  # timed rounds a measurement takes (the median of each kernel's), after one untimed
 PROBE_MARGIN = 0.95  # the most a cellsearch kernel may take of PyTorch's time to be chosen: ties stay PyTorch's
+LOCK_SECONDS = 30  # the longest a process waits for the measurements file's lock (then measures for itself)
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # this code: a change measures again
 log = logging.getLogger(__name__)
 
 
@@ -288,12 +291,13 @@ class Measurement:
 
 
 MEASURED: dict[tuple, Measurement] = {}  # in this process, by (mode, input, hidden, layers, rows, dtype, threads,
-# backward); on disk (stored_measurement) also by CPU, PyTorch and cellsearch version
+# backward, oneDNN on); on disk (stored_measurement) also by CPU, PyTorch version and this file's source
 
 
 def measured_kernel(module: nn.RNNBase, batch: int, backward: bool | None = None) -> Measurement:
     """The kernel (torch, blas or onednn) that runs `module` fastest at `batch` rows on this CPU, measured once per
-    process and shape (batch rounded up to a power of 2), as torch.backends.cudnn.benchmark chooses convolutions: a
+    machine and shape (batch rounded up to a power of 2; kept on disk, stored_measurement), as
+    torch.backends.cudnn.benchmark chooses convolutions: a
     fresh module of the same shape (its own random numbers, the caller's random state untouched) times one forward +
     backward of each kernel (forward only where `backward` is False; None: whether gradients are on, so an
     evaluation under no_grad is timed as it runs), interleaved round by round, and a cellsearch kernel is chosen
@@ -304,7 +308,7 @@ def measured_kernel(module: nn.RNNBase, batch: int, backward: bool | None = None
     dtype = module.weight_hh_l0.dtype
     backward = torch.is_grad_enabled() if backward is None else backward
     shape = (module.input_size, module.hidden_size, module.num_layers)
-    key = (module.mode, *shape, rows, dtype, torch.get_num_threads(), backward)
+    key = (module.mode, *shape, rows, dtype, torch.get_num_threads(), backward, onednn_available(dtype))
     if key not in MEASURED:
         MEASURED[key] = found = stored_measurement(key, lambda: _measure(type(module), *shape, rows, dtype, backward))
         log.info("%s(%d -> %d, %d layer(s)) at batch %d on the CPU: %s, ms of a forward%s over %d steps %s",
@@ -322,31 +326,54 @@ def measurements_file() -> Path:
 
 
 def stored_measurement(key: tuple, measure) -> Measurement:
-    """The measurement of `key` on this CPU as first taken here, from measurements_file(), else `measure()` stored
-    there: so that the same seed trains with the same kernel, hence the same numbers, run after run on one machine
-    (the kernels agree to float rounding only, and a timing near a tie could choose either). Workers measure one at
-    a time (a lock beside the file). An unusable file (unwritable folder, a damaged file) measures in this process
-    only."""
-    import search  # the package's version: a new release measures again
-
-    name = " | ".join(map(str, (_cpu_name(), f"torch {torch.__version__}", f"cellsearch {search.__version__}", *key)))
-    path = measurements_file()
+    """The measurement of `key` on this CPU as first stored here, from measurements_file(), else `measure()`, then
+    stored: so that the same seed trains with the same kernel, hence the same numbers, run after run on one machine
+    (the kernels agree to float rounding only, and a timing near a tie could choose either). The file is read and
+    written under a lock beside it, not held while measuring; where two processes measured the same key, the first
+    stored stands. A damaged file or entry is measured again and overwritten; an unusable folder measures in this
+    process only (a warning)."""
+    name = " | ".join(map(str, (_cpu_name(), f"torch {torch.__version__}", f"kernels.py {_SOURCE}", *key)))
+    path, found = measurements_file(), None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with filelock.FileLock(f"{path}.lock", timeout=600):
-            table = json.loads(path.read_text()) if path.exists() else {}
-            if name in table:
-                return Measurement(**table[name])
-            found = measure()
+        with filelock.FileLock(f"{path}.lock", timeout=LOCK_SECONDS):
+            stored = _entry(_table(path), name)
+        if stored is not None:
+            return stored
+        found = measure()
+        with filelock.FileLock(f"{path}.lock", timeout=LOCK_SECONDS):
+            table = _table(path)
+            stored = _entry(table, name)
+            if stored is not None:  # another process stored it meanwhile: its choice stands
+                return stored
             table[name] = asdict(found)
             part = path.with_name(f"{path.name}.{os.getpid()}.part")
-            part.write_text(json.dumps(table, indent=1))
-            os.replace(part, path)  # whole or not at all
-            return found
-    except (OSError, ValueError, TypeError, filelock.Timeout) as e:
+            try:
+                part.write_text(json.dumps(table, indent=1))
+                os.replace(part, path)  # whole or not at all
+            finally:
+                part.unlink(missing_ok=True)
+        return found
+    except (OSError, filelock.Timeout) as e:
         log.warning("kernel measurements not kept between runs (%s: %s): measuring in this process",
                     type(e).__name__, e)
-        return measure()
+        return found if found is not None else measure()
+
+
+def _table(path: Path) -> dict:
+    try:
+        table = json.loads(path.read_text()) if path.exists() else {}
+    except (ValueError, UnicodeDecodeError):  # damaged: measured again and overwritten
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
+def _entry(table: dict, name: str) -> Measurement | None:
+    try:
+        found = Measurement(**table[name])
+    except (KeyError, TypeError):
+        return None
+    return found if found.kernel in ("torch", "blas", "onednn") and isinstance(found.ms, dict) else None
 
 
 def _cpu_name() -> str:
@@ -401,8 +428,8 @@ def pin_kernel(rnn: nn.Module, device: torch.device, batch: int) -> str | None:
     fastest at the trial's batch size (torch, blas or onednn), which its training and evaluation batches then all
     take and which the trial stores in its config, so that a replay or a re-evaluation trains with the same one (the
     kernels agree to float rounding only). Returns the module's kernel setting (None for a module without one)."""
-    if isinstance(rnn, FastRecurrent) and device.type == "cpu" and rnn.kernel == "auto":
-        rnn.kernel = rnn.kernel_for(batch, backward=True)
+    if isinstance(rnn, FastRecurrent) and device.type == "cpu" and rnn.kernel in ("auto", "onednn"):
+        rnn.kernel = rnn.kernel_for(batch, backward=True)  # onednn where oneDNN is off: blas, as it runs
     return getattr(rnn, "kernel", None) if isinstance(rnn, FastRecurrent) else None
 
 
@@ -423,9 +450,10 @@ class FastRecurrent:
             raise ValueError(f"rnn kernel {self.kernel!r}: use auto, torch, blas or onednn")
         if self.kernel == "torch" or not self.supports_fast_path():
             return "torch"
-        if self.kernel == "auto":
-            return measured_kernel(self, batch, backward).kernel
-        return "onednn" if self.kernel == "onednn" and onednn_available(self.weight_hh_l0.dtype) else "blas"
+        kernel = measured_kernel(self, batch, backward).kernel if self.kernel == "auto" else self.kernel
+        if kernel == "onednn" and not onednn_available(self.weight_hh_l0.dtype):
+            return "blas"  # turned off since measured (or asked for where oneDNN cannot take it)
+        return kernel
 
     def forward(self, x, hx=None):
         if x.device.type != "cpu" or x.dim() != 3:

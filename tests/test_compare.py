@@ -139,8 +139,10 @@ def test_reeval_artifacts_and_replay(tmp_path):
         assert task.score(model, "val", trial.params["seq_len"], CPU) == pytest.approx(trial.value, rel=1e-6)
 
     number = best["gru"].number
+    pinned = best["gru"].user_attrs["config"]["train"]["rnn_kernel"]
+    assert pinned in ("torch", "blas", "onednn"), "train.rnn_kernel=auto is stored as the kernel it measured"
     stored, replayed = replay(study, number, task, CPU)
-    assert replayed == stored, "replay gives the same numbers on the CPU"
+    assert replayed == stored, "replay gives the same numbers on the CPU (the stored kernel: the same one)"
 
 
 def test_every_configured_pruner_is_per_cell():

@@ -5,6 +5,7 @@ path is fastest and takes it; train.rnn_kernel=torch keeps PyTorch's own modules
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -104,12 +105,13 @@ def test_the_kernel_is_named():
 
 
 @pytest.mark.parametrize("fast,ref", PAIRS, ids=["gru", "rnn"])
-def test_auto_measures_the_kernels_once_a_shape_and_takes_the_fastest(fast, ref):
+def test_auto_measures_the_kernels_once_a_shape_and_takes_the_fastest(fast, ref, tmp_path, monkeypatch):
     """train.rnn_kernel=auto: the first batch of a shape times PyTorch's own path, BLAS's and oneDNN's (float32)
     on a fresh module, forward + backward (forward only where gradients are off, as in an evaluation), leaves the
     caller's random numbers as they were, and runs the fastest from then on (a cellsearch kernel only under
     PROBE_MARGIN of PyTorch's time); batches rounded up to the same power of 2 share the measurement; auto's outputs
     are the chosen kernel's, bit for bit."""
+    monkeypatch.setenv("CELLSEARCH_CACHE_DIR", str(tmp_path))  # measured here, not read from an earlier test
     torch.manual_seed(0)
     ours, chosen = fast(6, 9, 2, batch_first=True), fast(6, 9, 2, batch_first=True)
     chosen.load_state_dict(ours.state_dict())
@@ -210,21 +212,21 @@ def test_a_trial_pins_auto_to_the_measured_kernel_and_stores_it():
         gru(torch.randn(2, 3, 4))
 
 
-def test_auto_that_measured_onednn_takes_blas_once_onednn_is_turned_off(monkeypatch):
+def test_onednn_turned_off_runs_and_pins_blas(monkeypatch):
+    """A trial asked for onednn (or measured it) where oneDNN is then off trains with BLAS, and pins and stores
+    blas: what ran."""
     torch.manual_seed(0)
     ours, blas = FastGRU(4, 6, 1, batch_first=True), FastGRU(4, 6, 1, batch_first=True)
     blas.load_state_dict(ours.state_dict())
-    blas.kernel = "blas"
+    ours.kernel, blas.kernel = "onednn", "blas"
     x = torch.randn(2, 5, 4)
-    MEASURED.clear()
-    measured_kernel(ours, 2)
-    key, = MEASURED
-    MEASURED[key] = kernels.Measurement("onednn", {"torch": 2.0, "blas": 1.5, "onednn": 1.0}, 2, 64, True)
     calls = []
     linear = kernels._linear
     monkeypatch.setattr(kernels, "_linear", lambda *a: calls.append(1) or linear(*a))
     with torch.backends.mkldnn.flags(enabled=False):
         assert torch.equal(ours(x)[0], blas(x)[0]) and not calls
+        assert kernels.pin_kernel(ours, torch.device("cpu"), 2) == "blas"
+    ours.kernel = "onednn"
     ours(x)
     assert calls, "with oneDNN on: its products"
 
@@ -233,15 +235,23 @@ def test_measurements_are_kept_between_runs_on_one_machine(tmp_path, monkeypatch
     """A measurement taken by one process is the next one's: the same seed then trains with the same kernel, and
     the same numbers, run after run (the kernels agree to float rounding only). An unusable cache still measures."""
     monkeypatch.setenv("CELLSEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    code = ("import torch; from search.kernels import FastRNN, measured_kernel; "
+    code = (f"import torch; torch.set_num_threads({torch.get_num_threads()}); "  # the key has the threads
+            "from search.kernels import FastRNN, measured_kernel; "
             "print(measured_kernel(FastRNN(3, 5, 1, batch_first=True), 6).ms)")
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert kernels.measurements_file() == tmp_path / "cache" / "kernels.json"
-    stored, = json.loads(kernels.measurements_file().read_text()).values()
+    first_file = kernels.measurements_file().read_text()
+    stored, = json.loads(first_file).values()
     assert str(stored["ms"]) == first.strip() and stored["rows"] == 8
     MEASURED.clear()
     again = measured_kernel(FastRNN(3, 5, 1, batch_first=True), 7)
     assert again == kernels.Measurement(**stored), "read back, not measured again"
+    kernels.measurements_file().write_text("[]")  # damaged: measured again and overwritten
+    MEASURED.clear()
+    remeasured = measured_kernel(FastRNN(3, 5, 1, batch_first=True), 7)
+    assert remeasured.ms != stored["ms"]
+    assert json.loads(kernels.measurements_file().read_text()) == {next(iter(json.loads(first_file))):
+                                                                      dataclasses.asdict(remeasured)}
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("CELLSEARCH_CACHE_DIR", str(tmp_path / "file"))  # not a folder
     MEASURED.clear()

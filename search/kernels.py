@@ -270,6 +270,7 @@ except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN
 ONEDNN_MIN_BATCH = 2  # rows from which oneDNN's packed recurrent product was measured faster than addmm's
 CONTIGUOUS_MIN_BATCH = 3  # rows from which addmm's steps multiply by a contiguous copy of W.T (see _step_weight)
 _LAYERS = {"GRU": _GRULayer, "RNN_TANH": _RNNLayer}
+KERNELS = ("torch", "blas", "onednn")  # what train.rnn_kernel=auto chooses from (and may be set to)
 CHUNK_ROWS = 4096  # rows (steps x batch) a layer call takes at once; longer sequences go through in chunks of steps
 PROBE_STEPS = 64  # the most steps a measurement's sequences have (fewer above CHUNK_ROWS // PROBE_STEPS rows)
 PROBE_ROUNDS = 3  # timed rounds a measurement takes (the median of each kernel's), after one untimed
@@ -373,7 +374,7 @@ def _entry(table: dict, name: str) -> Measurement | None:
         found = Measurement(**table[name])
     except (KeyError, TypeError):
         return None
-    return found if found.kernel in ("torch", "blas", "onednn") and isinstance(found.ms, dict) else None
+    return found if found.kernel in KERNELS and isinstance(found.ms, dict) else None
 
 
 def _cpu_name() -> str:
@@ -446,7 +447,7 @@ class FastRecurrent:
 
     def kernel_for(self, batch: int, backward: bool | None = None) -> str:
         """torch, blas or onednn: the path a CPU batch of `batch` rows takes (auto: see measured_kernel)."""
-        if self.kernel not in ("auto", "torch", "blas", "onednn"):
+        if self.kernel != "auto" and self.kernel not in KERNELS:
             raise ValueError(f"rnn kernel {self.kernel!r}: use auto, torch, blas or onednn")
         if self.kernel == "torch" or not self.supports_fast_path():
             return "torch"
@@ -461,7 +462,7 @@ class FastRecurrent:
         kernel = self.kernel_for(x.shape[0])
         if kernel == "torch":
             return super().forward(x, hx)
-        onednn = kernel == "onednn" and onednn_available(x.dtype)  # oneDNN may have been turned off since measured
+        onednn = kernel == "onednn"  # kernel_for has checked that oneDNN can take it now
         layer = _LAYERS[self.mode]
         batch = x.shape[0]
         if hx is None:
